@@ -1,0 +1,16 @@
+// Subcommand groups of the `loam` binary. Each group lives in its own file
+// and adds its subcommands to the app; main() only wires them together and
+// is the one place that catches loam::Error and turns it into an exit code.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace loam::cli {
+
+void register_engine_commands(CLI::App& app);  // inspect tokenize chat-template generate logits bench convert
+void register_data_commands(CLI::App& app);    // data validate | prepare | split | stats
+void register_tune_commands(CLI::App& app);    // tune sft, merge, debug grads
+
+}  // namespace loam::cli

@@ -1,0 +1,5 @@
+file(GLOB LOAM_KERNELS_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/*.cpp)
+loam_layer(kernels
+  SOURCES ${LOAM_KERNELS_SOURCES}
+  LAYERS core kernels
+  LIBS loam_core PkgConfig::OPENBLAS OpenMP::OpenMP_CXX)
