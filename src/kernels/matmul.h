@@ -1,0 +1,61 @@
+// Matrix products with frozen weights: the model's linear layers (forward)
+// and their backward to the activations (training with frozen base weights).
+//
+// Weights stay in their stored type (F32, F16, BF16, Q8_0) and are read in
+// place; kernels convert on the fly and accumulate in fp32. Work is split over
+// kernels_threads() OpenMP threads (see threading.h). Kernels never throw and
+// never allocate on the hot path (thread_local scratch grows once).
+//
+// Shapes (row-major): x, y, dx, dy as named below; W is [n_rows, n_cols] =
+// [out_features, in_features], the HF nn.Linear layout.
+#pragma once
+
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace loam {
+
+// A frozen weight matrix as stored: row-major [n_rows = out_features, n_cols = in_features]
+// (the HF nn.Linear layout). Q8_0: each row is n_cols/32 blocks of 34 bytes. Non-owning.
+struct WeightView {
+  DType dtype;  // F32, F16, BF16 or Q8_0
+  const void* data;
+  int64_t n_rows;
+  int64_t n_cols;
+};
+
+// Exact: fp32 products of the stored weights (converted exactly to fp32; Q8_0
+//        dequantized as d*q) with fp32 activations, fp32 accumulation. This is
+//        the mode checked against references.
+// Bf16:  for BF16 weights, activations are rounded to bf16 (RNE) and the
+//        products done by AVX512-BF16 (vdpbf16ps) with fp32 accumulation.
+//        Other weight types compute as in Exact.
+enum class MatmulPrecision { Exact, Bf16 };
+
+// Process-wide; default Exact. Set it before starting work, not concurrently.
+void matmul_set_precision(MatmulPrecision p);
+MatmulPrecision matmul_precision();
+
+// y[n_tokens, n_rows] = x[n_tokens, n_cols] · Wᵀ   (accumulate: y += ...)
+// REQUIRES: y does not alias x; W.dtype is F32, F16, BF16 or Q8_0 (n_cols % 32 == 0).
+void matmul_forward(float* y, const float* x, const WeightView& w, int64_t n_tokens,
+                    bool accumulate = false);
+
+// dx[n_tokens, n_cols] = dy[n_tokens, n_rows] · W   (accumulate: dx += ...)
+// The backward to the activations of matmul_forward for a frozen W.
+void matmul_backward_input(float* dx, const float* dy, const WeightView& w, int64_t n_tokens,
+                           bool accumulate = false);
+
+// Row `row` of W as fp32 (embedding lookup); out has n_cols floats.
+void weight_row_to_f32(const WeightView& w, int64_t row, float* out);
+
+// The plain implementations: simple loops, no blocking, single-threaded. They
+// are the oracle the fast kernels are tested against and the baseline in
+// bench/; the model never calls them. Same contracts as above (Exact mode).
+void matmul_forward_plain(float* y, const float* x, const WeightView& w, int64_t n_tokens,
+                          bool accumulate = false);
+void matmul_backward_input_plain(float* dx, const float* dy, const WeightView& w,
+                                 int64_t n_tokens, bool accumulate = false);
+
+}  // namespace loam
