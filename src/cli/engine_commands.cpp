@@ -1,7 +1,304 @@
+// Engine commands: inspect, tokenize, chat-template, generate, logits, bench.
+// Flags bind to plain option structs here and nowhere else; each command's
+// work lives in its own function below.
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+
+#include "cli/bench_command.h"
 #include "cli/commands.h"
+#include "cli/line_reader.h"
+#include "core/error.h"
+#include "formats/npy.h"
+#include "kernels/matmul.h"
+#include "kernels/threading.h"
+#include "model/generate.h"
+#include "model/lora.h"
+#include "model/model.h"
+#include "model/model_text.h"
+#include "model/transformer.h"
 
 namespace loam::cli {
-void register_engine_commands(CLI::App& app) { (void)app; }
+namespace {
+
+using nlohmann::json;
+
+// ---------------------------------------------------------------- inspect
+struct InspectOptions {
+  std::string model;
+  bool json = false;
+};
+
+void run_inspect(const InspectOptions& o) {
+  Model m = model_load(o.model);
+  const ModelConfig& c = m.config;
+  std::map<std::string, int64_t> dtypes;  // matrices per stored dtype
+  auto count = [&](const WeightView& w) { dtypes[dtype_name(w.dtype)] += w.n_rows * w.n_cols; };
+  count(m.weights.embed);
+  if (m.weights.lm_head.data != m.weights.embed.data) count(m.weights.lm_head);
+  for (const auto& L : m.weights.layers)
+    for (const WeightView* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) count(*w);
+  bool has_template = false;
+  std::string tokenizer_status = "ok";
+  try {
+    ModelText t = model_text_load(o.model);
+    has_template = t.chat_template.has_value();
+  } catch (const Error& e) {
+    tokenizer_status = e.what();
+  }
+  const int64_t weights = model_weight_bytes(m);
+  const int64_t kv_per_token = 2LL * c.n_layers * c.kv_dim() * 4;
+  json j = {
+      {"path", m.path}, {"format", m.format}, {"architecture", c.arch}, {"hf_architecture", c.hf_architecture},
+      {"parameters", model_param_count(m)}, {"dtypes", dtypes}, {"context_length", c.max_position},
+      {"layers", c.n_layers}, {"hidden_size", c.hidden}, {"attention_heads", c.n_heads},
+      {"kv_heads", c.n_kv_heads}, {"head_dim", c.head_dim}, {"intermediate_size", c.intermediate},
+      {"vocab_size", c.vocab}, {"tied_embeddings", c.tie_embeddings}, {"sliding_window", c.sliding_window},
+      {"chat_template", has_template}, {"tokenizer", tokenizer_status}, {"eos_ids", m.generation.eos_ids},
+      {"memory", {{"weights_bytes", weights}, {"kv_cache_bytes_per_token", kv_per_token},
+                  {"kv_cache_bytes_full_context", kv_per_token * c.max_position},
+                  {"total_bytes_full_context", weights + kv_per_token * c.max_position}}},
+  };
+  if (o.json) {
+    std::printf("%s\n", j.dump(2).c_str());
+    return;
+  }
+  auto gib = [](int64_t b) { return static_cast<double>(b) / (1024.0 * 1024.0 * 1024.0); };
+  std::printf("model          %s (%s)\n", m.path.c_str(), m.format.c_str());
+  std::printf("architecture   %s (%s)\n", c.arch.c_str(), c.hf_architecture.c_str());
+  std::printf("parameters     %.1f M\n", static_cast<double>(model_param_count(m)) / 1e6);
+  std::printf("dtypes        ");
+  for (auto& [k, v] : dtypes) std::printf(" %s: %.1f M", k.c_str(), static_cast<double>(v) / 1e6);
+  std::printf("\nshape          %d layers, hidden %d, %d heads / %d kv heads of %d, mlp %d, vocab %d\n",
+              c.n_layers, c.hidden, c.n_heads, c.n_kv_heads, c.head_dim, c.intermediate, c.vocab);
+  std::printf("context        %d tokens%s\n", c.max_position,
+              c.sliding_window ? (", sliding window " + std::to_string(c.sliding_window)).c_str() : "");
+  std::printf("chat template  %s\n", has_template ? "yes" : "no");
+  std::printf("tokenizer      %s\n", tokenizer_status.c_str());
+  std::printf("memory         weights %.2f GiB + KV cache %.1f KiB/token (%.2f GiB at full context)\n",
+              gib(weights), static_cast<double>(kv_per_token) / 1024.0, gib(kv_per_token * c.max_position));
+}
+
+// ---------------------------------------------------------------- tokenize
+struct TokenizeOptions {
+  std::string tokenizer, text, input;
+  bool add_special = false;
+};
+
+void run_tokenize(const TokenizeOptions& o) {
+  ModelText t = model_text_load(o.tokenizer);
+  auto print_ids = [](const std::vector<int32_t>& ids) { std::printf("%s\n", json{{"ids", ids}}.dump().c_str()); };
+  if (!o.input.empty()) {
+    for_each_jsonl(o.input, [&](const json& j, const std::string& where) {
+      if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
+        throw Error(where + ": field text", "expected a string");
+      print_ids(t.tokenizer.encode(j["text"].get<std::string>(), o.add_special));
+    });
+  } else {
+    print_ids(t.tokenizer.encode(o.text, o.add_special));
+  }
+}
+
+// ---------------------------------------------------------------- chat-template
+struct ChatTemplateOptions {
+  std::string model, input;
+};
+
+void run_chat_template(const ChatTemplateOptions& o) {
+  ModelText t = model_text_load(o.model);
+  for_each_jsonl(o.input, [&](const json& j, const std::string& where) {
+    if (!j.is_object() || !j.contains("messages") || !j["messages"].is_array())
+      throw Error(where + ": field messages", "expected an array of messages");
+    bool gen = j.value("add_generation_prompt", false);
+    json kwargs = j.contains("template_kwargs") ? j["template_kwargs"] : json::object();
+    if (!kwargs.is_object()) throw Error(where + ": field template_kwargs", "expected an object");
+    std::string out;
+    try {
+      out = model_text_render(t, j["messages"], gen, kwargs);
+    } catch (const Error& e) {
+      throw Error(where, e.what());
+    }
+    std::printf("%s\n", json{{"rendered", out}}.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+  });
+}
+
+// ---------------------------------------------------------------- generate
+struct GenerateOptions {
+  std::string model, prompt, system, adapter;
+  bool chat = false;
+  int max_tokens = 256;
+  float temperature = 0.0f, top_p = 1.0f, min_p = 0.0f, repetition_penalty = 1.0f;
+  int top_k = 0;
+  uint64_t seed = 0;
+  std::vector<std::string> stop;
+  bool show_stats = false;
+};
+
+void run_generate(const GenerateOptions& o) {
+  Model m = model_load(o.model);
+  ModelText t = model_text_load(o.model);
+  std::unique_ptr<LoraAdapter> lora;
+  if (!o.adapter.empty()) lora = std::make_unique<LoraAdapter>(lora_load(o.adapter, m.config));
+  GenerateRequest req;
+  if (o.chat) {
+    json messages = json::array();
+    if (!o.system.empty()) messages.push_back({{"role", "system"}, {"content", o.system}});
+    messages.push_back({{"role", "user"}, {"content", o.prompt}});
+    req.prompt = model_text_encode_rendered(t, model_text_render(t, messages, true));
+  } else {
+    if (!o.system.empty()) throw Error("--system", "only applies with --chat");
+    req.prompt = t.tokenizer.encode(o.prompt, /*add_special_tokens=*/true);
+  }
+  if (static_cast<int64_t>(req.prompt.size()) + o.max_tokens > m.config.max_position)
+    throw Error("--max-tokens", "prompt (" + std::to_string(req.prompt.size()) + " tokens) plus --max-tokens exceeds the context length " +
+                                    std::to_string(m.config.max_position));
+  req.max_tokens = o.max_tokens;
+  req.sampling = {o.temperature, o.top_k, o.top_p, o.min_p, o.repetition_penalty, o.seed};
+  req.stop = o.stop;
+  req.eos_ids = m.generation.eos_ids;
+  for (int32_t id : t.eos_ids)
+    if (std::find(req.eos_ids.begin(), req.eos_ids.end(), id) == req.eos_ids.end()) req.eos_ids.push_back(id);
+  req.lora = lora.get();
+  GenerateResult r = generate(m, t.tokenizer, req, [](std::string_view piece) {
+    std::fwrite(piece.data(), 1, piece.size(), stdout);
+    std::fflush(stdout);
+  });
+  std::printf("\n");
+  if (o.show_stats)
+    std::fprintf(stderr, "[%lld prompt tokens in %.3fs, %zu generated in %.3fs (%.1f tok/s), finish: %s]\n",
+                 static_cast<long long>(r.n_prompt), r.prefill_seconds, r.tokens.size(), r.decode_seconds,
+                 r.decode_seconds > 0 ? r.tokens.size() / r.decode_seconds : 0.0, finish_reason_name(r.finish));
+}
+
+// ---------------------------------------------------------------- logits
+struct LogitsOptions {
+  std::string model, tokens, out, adapter;
+};
+
+std::vector<int32_t> parse_token_list(const std::string& s, const std::string& flag) {
+  std::vector<int32_t> ids;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = s.find(',', i);
+    if (j == std::string::npos) j = s.size();
+    std::string item = s.substr(i, j - i);
+    try {
+      size_t used = 0;
+      long long v = std::stoll(item, &used);
+      if (used != item.size() || v < 0 || v > INT32_MAX) throw std::invalid_argument("");
+      ids.push_back(static_cast<int32_t>(v));
+    } catch (const std::exception&) {
+      throw Error(flag, "\"" + item + "\" is not a token id", "expected comma-separated integers like 1,2,3");
+    }
+    i = j + 1;
+  }
+  if (ids.empty()) throw Error(flag, "no token ids given");
+  return ids;
+}
+
+void run_logits(const LogitsOptions& o) {
+  Model m = model_load(o.model);
+  std::vector<int32_t> ids = parse_token_list(o.tokens, "--tokens");
+  const int64_t T = static_cast<int64_t>(ids.size()), V = m.config.vocab;
+  for (int32_t id : ids)
+    if (id >= V) throw Error("--tokens", "token id " + std::to_string(id) + " is outside the vocabulary (" + std::to_string(V) + ")");
+  std::unique_ptr<LoraAdapter> lora;
+  if (!o.adapter.empty()) lora = std::make_unique<LoraAdapter>(lora_load(o.adapter, m.config));
+  KvCache cache(m.config, T);
+  std::vector<float> logits(static_cast<size_t>(T * V));
+  model_forward(m, lora.get(), cache, ids.data(), T, logits.data(), T);
+  npy_write_f32(o.out, logits.data(), {T, V});
+  double nll = 0.0;
+  for (int64_t t = 0; t + 1 < T; t++) {
+    const float* row = logits.data() + t * V;
+    double mx = row[0];
+    for (int64_t v = 1; v < V; v++) mx = std::max(mx, static_cast<double>(row[v]));
+    double sum = 0.0;
+    for (int64_t v = 0; v < V; v++) sum += std::exp(row[v] - mx);
+    nll += std::log(sum) + mx - row[ids[t + 1]];
+  }
+  if (T > 1) std::printf("mean next-token cross-entropy: %.6f over %lld targets\n", nll / (T - 1), static_cast<long long>(T - 1));
+  else std::printf("mean next-token cross-entropy: n/a (one token)\n");
+}
+
+void add_threads_option(CLI::App* cmd, int* threads) {
+  cmd->add_option("--threads", *threads, "CPU threads (default: all cores)")->check(CLI::Range(1, 1024));
+}
+
+void apply_threads(int threads) {
+  if (threads > 0) kernels_set_threads(threads);
+}
+
+}  // namespace
+
+void register_engine_commands(CLI::App& app) {
+  static InspectOptions inspect;
+  auto* c = app.add_subcommand("inspect", "Show a model's architecture, size, dtypes and memory needs");
+  c->add_option("model", inspect.model, "Model directory or .gguf file")->required();
+  c->add_flag("--json", inspect.json, "Print one JSON object");
+  c->callback([] { run_inspect(inspect); });
+
+  static TokenizeOptions tok;
+  c = app.add_subcommand("tokenize", "Turn text into token ids");
+  c->add_option("--tokenizer", tok.tokenizer, "tokenizer.json, model directory or .gguf")->required();
+  auto* text = c->add_option("--text", tok.text, "Text to tokenize");
+  auto* input = c->add_option("--input", tok.input, "JSONL file of {\"text\": ...} lines");
+  text->excludes(input);
+  c->add_flag("--add-special-tokens", tok.add_special, "Add the tokenizer's special tokens (e.g. bos)");
+  c->callback([text, input] {
+    if (!*text && !*input) throw Error("tokenize", "give --text or --input");
+    run_tokenize(tok);
+  });
+
+  static ChatTemplateOptions ct;
+  c = app.add_subcommand("chat-template", "Render conversations with a model's chat template");
+  c->add_option("--model", ct.model, "Model directory or .gguf file")->required();
+  c->add_option("--input", ct.input, "JSONL: {\"messages\": [...], \"add_generation_prompt\": bool, \"template_kwargs\": {...}}")->required();
+  c->callback([] { run_chat_template(ct); });
+
+  static GenerateOptions gen;
+  static int gen_threads = 0;
+  c = app.add_subcommand("generate", "Generate text, streaming tokens as they come");
+  c->add_option("--model", gen.model, "Model directory or .gguf file")->required();
+  c->add_option("--prompt", gen.prompt, "Prompt text")->required();
+  c->add_flag("--chat", gen.chat, "Wrap the prompt as a user turn with the model's chat template");
+  c->add_option("--system", gen.system, "System prompt (with --chat)");
+  c->add_option("--adapter", gen.adapter, "PEFT LoRA adapter directory to apply");
+  c->add_option("--max-tokens", gen.max_tokens, "Most tokens to generate")->check(CLI::Range(0, 1 << 20));
+  c->add_option("--temperature", gen.temperature, "0 = greedy")->check(CLI::Range(0.0, 100.0));
+  c->add_option("--top-p", gen.top_p, "Nucleus sampling mass")->check(CLI::Range(0.0, 1.0));
+  c->add_option("--top-k", gen.top_k, "Keep the k most likely tokens (0 = off)")->check(CLI::NonNegativeNumber);
+  c->add_option("--min-p", gen.min_p, "Drop tokens below min_p * p_max")->check(CLI::Range(0.0, 1.0));
+  c->add_option("--repetition-penalty", gen.repetition_penalty, "Penalty for seen tokens (1 = off)")->check(CLI::Range(0.01, 100.0));
+  c->add_option("--seed", gen.seed, "Sampling seed");
+  c->add_option("--stop", gen.stop, "Stop sequence (repeatable)");
+  c->add_flag("--stats", gen.show_stats, "Print timing to stderr");
+  add_threads_option(c, &gen_threads);
+  c->callback([] {
+    apply_threads(gen_threads);
+    run_generate(gen);
+  });
+
+  static LogitsOptions lg;
+  static int lg_threads = 0;
+  c = app.add_subcommand("logits", "Write the logits of every position as .npy (for checking ports)");
+  c->add_option("--model", lg.model, "Model directory or .gguf file")->required();
+  c->add_option("--tokens", lg.tokens, "Comma-separated token ids")->required();
+  c->add_option("--out", lg.out, "Output .npy file")->required();
+  c->add_option("--adapter", lg.adapter, "PEFT LoRA adapter directory to apply");
+  add_threads_option(c, &lg_threads);
+  c->callback([] {
+    apply_threads(lg_threads);
+    run_logits(lg);
+  });
+
+  register_bench_command(app);
+}
+
 }  // namespace loam::cli

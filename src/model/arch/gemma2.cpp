@@ -1,0 +1,46 @@
+// Gemma 2 (Gemma2ForCausalLM): Gemma plus attention-logit and final-logit
+// soft-capping, norms after attention and MLP outputs and before the MLP
+// ("sandwich"), query scale query_pre_attn_scalar^-1/2, and sliding-window
+// attention on even layers (layer i slides when i % 2 == 0).
+#include <cmath>
+
+#include "model/arch.h"
+#include "model/gguf_config.h"
+#include "model/hf_config.h"
+
+namespace loam {
+namespace {
+
+void read_hf(const HfConfigReader& r, ModelConfig& c) {
+  c.norm_plus_one = true;
+  c.embed_scale = true;
+  c.sandwich_norms = true;
+  c.tie_embeddings = r.get_bool("tie_word_embeddings", true);
+  c.activation = Activation::GeluTanh;
+  c.attn_softcap = r.get_float("attn_logit_softcapping", 0.0f);
+  c.final_softcap = r.get_float("final_logit_softcapping", 0.0f);
+  c.attn_scale = 1.0f / std::sqrt(r.get_float("query_pre_attn_scalar", static_cast<float>(c.head_dim)));
+  c.sliding_window = r.get_int("sliding_window", 4096);
+  if (!hf_read_layer_types(r, c))
+    for (int i = 0; i < c.n_layers; i++) c.layer_sliding[i] = i % 2 == 0;
+}
+
+void read_gguf(const GgufConfigReader& r, ModelConfig& c) {
+  c.embed_scale = true;
+  c.sandwich_norms = true;
+  c.activation = Activation::GeluTanh;
+  c.attn_softcap = static_cast<float>(r.get_float("attn_logit_softcapping").value_or(0.0));
+  c.final_softcap = static_cast<float>(r.get_float("final_logit_softcapping").value_or(0.0));
+  c.sliding_window = static_cast<int>(r.get_int("attention.sliding_window").value_or(4096));
+  for (int i = 0; i < c.n_layers; i++) c.layer_sliding[i] = i % 2 == 0;
+  // llama.cpp's converter stores query_pre_attn_scalar as attention.key_length.
+  if (auto k = r.get_int("attention.key_length")) c.attn_scale = 1.0f / std::sqrt(static_cast<float>(*k));
+}
+
+}  // namespace
+
+extern const Arch kArchGemma2 = {
+    "gemma2", {"Gemma2ForCausalLM"}, {"gemma2"}, {"gemma2"}, read_hf, read_gguf,
+};
+
+}  // namespace loam

@@ -1,0 +1,19 @@
+// The one choke point for every linear layer of the transformer:
+//   y = x Wᵀ (+ b) (+ scale · (x Aᵀ) Bᵀ when a LoRA matrix is active).
+// Shapes: x (n, in), y (n, out), W (out, in), b (out), A (r, in), B (out, r).
+// The LoRA scale is computed here and nowhere else.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/matmul.h"
+#include "model/lora.h"
+
+namespace loam {
+
+// xa (n, r) receives x Aᵀ when non-null and LoRA is active (saved for backward).
+void linear_forward(float* y, const float* x, const WeightView& w, const std::vector<float>& bias,
+                    const LoraMatrix* lora, float lora_scale, int64_t n, float* xa = nullptr);
+
+}  // namespace loam

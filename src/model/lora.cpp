@@ -1,0 +1,194 @@
+#include "model/lora.h"
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/file_io.h"
+#include "formats/safetensors.h"
+#include "formats/tensor_ref.h"
+
+namespace loam {
+
+namespace {
+constexpr const char* kModules[kLoraTargets] = {"q_proj", "k_proj", "v_proj", "o_proj",
+                                                "gate_proj", "up_proj", "down_proj"};
+bool is_attention(LoraTarget t) { return static_cast<int>(t) < 4; }
+}  // namespace
+
+const char* lora_target_module(LoraTarget t) { return kModules[static_cast<int>(t)]; }
+
+float LoraConfig::scale() const {
+  return use_rslora ? alpha / std::sqrt(static_cast<float>(rank)) : alpha / static_cast<float>(rank);
+}
+
+std::pair<int64_t, int64_t> lora_target_dims(const ModelConfig& c, LoraTarget t) {
+  switch (t) {
+    case LoraTarget::Q: return {c.hidden, c.q_dim()};
+    case LoraTarget::K: case LoraTarget::V: return {c.hidden, c.kv_dim()};
+    case LoraTarget::O: return {c.q_dim(), c.hidden};
+    case LoraTarget::Gate: case LoraTarget::Up: return {c.hidden, c.intermediate};
+    case LoraTarget::Down: return {c.intermediate, c.hidden};
+  }
+  return {0, 0};
+}
+
+std::string lora_tensor_name(int layer, LoraTarget t, char which) {
+  return "base_model.model.model.layers." + std::to_string(layer) + "." +
+         (is_attention(t) ? "self_attn." : "mlp.") + kModules[static_cast<int>(t)] + ".lora_" +
+         std::string(1, which) + ".weight";
+}
+
+LoraAdapter lora_init(const ModelConfig& c, const LoraConfig& lc, uint64_t seed) {
+  LoraAdapter a;
+  a.config = lc;
+  a.layers.resize(c.n_layers);
+  std::mt19937_64 rng(seed);
+  for (int l = 0; l < c.n_layers; l++)
+    for (int t = 0; t < kLoraTargets; t++) {
+      if (!lc.targets[t]) continue;
+      auto [in, out] = lora_target_dims(c, static_cast<LoraTarget>(t));
+      LoraMatrix& m = a.layers[l][t];
+      m.in = in;
+      m.out = out;
+      m.a.resize(static_cast<size_t>(lc.rank) * in);
+      m.b.assign(static_cast<size_t>(out) * lc.rank, 0.0f);
+      // PEFT: kaiming_uniform_(A, a=sqrt(5)) -> U(-1/sqrt(in), 1/sqrt(in)).
+      std::uniform_real_distribution<float> u(-1.0f / std::sqrt(static_cast<float>(in)),
+                                              1.0f / std::sqrt(static_cast<float>(in)));
+      for (float& x : m.a) x = u(rng);
+    }
+  return a;
+}
+
+namespace {
+
+LoraConfig read_adapter_config(const std::string& path) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(file_read_all(path));
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(path, std::string("invalid JSON: ") + e.what());
+  }
+  auto field = [&](const char* k) -> const nlohmann::json* {
+    return j.contains(k) && !j[k].is_null() ? &j[k] : nullptr;
+  };
+  auto fail = [&](const std::string& k, const std::string& m) -> void { throw Error(path + ": field " + k, m); };
+  LoraConfig lc;
+  if (auto* v = field("peft_type"); v && *v != "LORA") fail("peft_type", "only LORA adapters are supported");
+  if (auto* v = field("r"); !v || !v->is_number_integer() || v->get<int>() <= 0) fail("r", "expected a positive integer");
+  lc.rank = j["r"].get<int>();
+  if (auto* v = field("lora_alpha")) {
+    if (!v->is_number()) fail("lora_alpha", "expected a number");
+    lc.alpha = v->get<float>();
+  } else {
+    lc.alpha = static_cast<float>(lc.rank);
+  }
+  if (auto* v = field("lora_dropout"); v && v->is_number()) lc.dropout = v->get<float>();
+  if (auto* v = field("use_rslora"); v && v->is_boolean()) lc.use_rslora = v->get<bool>();
+  if (auto* v = field("use_dora"); v && v->is_boolean() && v->get<bool>()) fail("use_dora", "DoRA adapters are not supported");
+  if (auto* v = field("fan_in_fan_out"); v && v->is_boolean() && v->get<bool>()) fail("fan_in_fan_out", "must be false for these models");
+  if (auto* v = field("rank_pattern"); v && v->is_object() && !v->empty()) fail("rank_pattern", "per-module ranks are not supported");
+  if (auto* v = field("alpha_pattern"); v && v->is_object() && !v->empty()) fail("alpha_pattern", "per-module alphas are not supported");
+  if (auto* v = field("base_model_name_or_path"); v && v->is_string()) lc.base_model = v->get<std::string>();
+  lc.targets.fill(false);
+  const nlohmann::json* tm = field("target_modules");
+  if (!tm) fail("target_modules", "missing");
+  if (tm->is_string() && *tm == "all-linear") {
+    lc.targets.fill(true);
+  } else if (tm->is_array()) {
+    for (const auto& m : *tm) {
+      bool found = false;
+      for (int t = 0; t < kLoraTargets; t++)
+        if (m.is_string() && m == kModules[t]) lc.targets[t] = found = true;
+      if (!found) fail("target_modules", "unsupported module " + m.dump() + " (supported: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)");
+    }
+  } else {
+    fail("target_modules", "expected a list of module names or \"all-linear\"");
+  }
+  return lc;
+}
+
+std::vector<float> read_f32(const TensorRef& t, const std::string& where, int64_t rows, int64_t cols) {
+  if (t.shape != std::vector<int64_t>{rows, cols})
+    throw Error(where, "shape does not match the model (expected [" + std::to_string(rows) + ", " +
+                           std::to_string(cols) + "])");
+  std::vector<float> v(static_cast<size_t>(rows * cols));
+  for (size_t i = 0; i < v.size(); i++) {
+    if (t.dtype == DType::F32) std::memcpy(&v[i], t.data + 4 * i, 4);
+    else if (t.dtype == DType::BF16) { uint16_t h; std::memcpy(&h, t.data + 2 * i, 2); v[i] = bf16_to_f32(h); }
+    else if (t.dtype == DType::F16) { uint16_t h; std::memcpy(&h, t.data + 2 * i, 2); v[i] = f16_to_f32(h); }
+    else throw Error(where, std::string("unsupported dtype ") + dtype_name(t.dtype), "supported: F32, F16, BF16");
+  }
+  return v;
+}
+
+}  // namespace
+
+LoraAdapter lora_load(const std::string& dir, const ModelConfig& c) {
+  LoraAdapter a;
+  a.config = read_adapter_config(dir + "/adapter_config.json");
+  const std::string wpath = dir + "/adapter_model.safetensors";
+  SafetensorsFile f = SafetensorsFile::open(wpath);
+  a.layers.resize(c.n_layers);
+  size_t used = 0;
+  for (int l = 0; l < c.n_layers; l++)
+    for (int t = 0; t < kLoraTargets; t++) {
+      if (!a.config.targets[t]) continue;
+      auto tt = static_cast<LoraTarget>(t);
+      auto [in, out] = lora_target_dims(c, tt);
+      const std::string na = lora_tensor_name(l, tt, 'A'), nb = lora_tensor_name(l, tt, 'B');
+      const TensorRef* ta = f.find(na);
+      const TensorRef* tb = f.find(nb);
+      if (!ta && !tb) continue;  // layers_to_transform may skip layers
+      if (!ta || !tb) throw Error(wpath + ": tensor " + (ta ? nb : na), "missing (lora_A and lora_B come in pairs)");
+      LoraMatrix& m = a.layers[l][t];
+      m.in = in;
+      m.out = out;
+      m.a = read_f32(*ta, wpath + ": tensor " + na, a.config.rank, in);
+      m.b = read_f32(*tb, wpath + ": tensor " + nb, out, a.config.rank);
+      used += 2;
+    }
+  if (used == 0) throw Error(wpath, "no LoRA tensors for this model's layers");
+  for (const TensorRef& t : f.tensors()) {
+    if (t.name.find(".lora_") == std::string::npos)
+      throw Error(wpath + ": tensor " + t.name, "not a LoRA tensor this loader understands");
+  }
+  if (used != f.tensors().size())
+    throw Error(wpath, "holds tensors for layers or modules the model does not have",
+                "was this adapter trained on a different base model?");
+  return a;
+}
+
+void lora_save(const std::string& dir, const LoraAdapter& a) {
+  std::filesystem::create_directories(dir);
+  std::vector<TensorToWrite> ts;
+  nlohmann::json targets = nlohmann::json::array();
+  for (int t = 0; t < kLoraTargets; t++)
+    if (a.config.targets[t]) targets.push_back(kModules[t]);
+  for (size_t l = 0; l < a.layers.size(); l++)
+    for (int t = 0; t < kLoraTargets; t++) {
+      const LoraMatrix& m = a.layers[l][t];
+      if (!m.active()) continue;
+      auto tt = static_cast<LoraTarget>(t);
+      ts.push_back({lora_tensor_name(static_cast<int>(l), tt, 'A'), DType::F32, {a.config.rank, m.in}, m.a.data()});
+      ts.push_back({lora_tensor_name(static_cast<int>(l), tt, 'B'), DType::F32, {m.out, a.config.rank}, m.b.data()});
+    }
+  safetensors_write(dir + "/adapter_model.safetensors", ts, {{"format", "pt"}});
+  nlohmann::json cfg = {
+      {"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", a.config.rank},
+      {"lora_alpha", a.config.alpha}, {"lora_dropout", a.config.dropout}, {"use_rslora", a.config.use_rslora},
+      {"target_modules", targets}, {"bias", "none"}, {"fan_in_fan_out", false}, {"inference_mode", true},
+      {"base_model_name_or_path", a.config.base_model}, {"init_lora_weights", true},
+      {"modules_to_save", nullptr}, {"layers_to_transform", nullptr}, {"use_dora", false},
+      {"rank_pattern", nlohmann::json::object()}, {"alpha_pattern", nlohmann::json::object()},
+  };
+  file_write_atomic(dir + "/adapter_config.json", cfg.dump(2) + "\n");
+}
+
+}  // namespace loam

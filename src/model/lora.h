@@ -1,0 +1,57 @@
+// LoRA adapters with PEFT semantics, in one place:
+//   y = x Wᵀ (+ b) + scale · (x Aᵀ) Bᵀ,  A (r, in), B (out, r),
+//   scale = alpha / r  (rsLoRA: alpha / sqrt(r)).
+// Weights are fp32 (they are what training updates). Tensor names follow
+// PEFT: base_model.model.model.layers.N.self_attn.q_proj.lora_A.weight.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/config.h"
+
+namespace loam {
+
+enum class LoraTarget { Q, K, V, O, Gate, Up, Down };
+constexpr int kLoraTargets = 7;
+const char* lora_target_module(LoraTarget t);  // "q_proj", ..., "down_proj"
+
+struct LoraConfig {
+  int rank = 8;             // r
+  float alpha = 16.0f;      // lora_alpha
+  float dropout = 0.0f;     // lora_dropout (training only)
+  bool use_rslora = false;  // scale alpha/sqrt(r) instead of alpha/r
+  std::array<bool, kLoraTargets> targets{true, true, true, true, true, true, true};
+  std::string base_model;   // base_model_name_or_path, informational
+  float scale() const;
+};
+
+struct LoraMatrix {        // one adapted linear layer
+  int64_t in = 0, out = 0;
+  std::vector<float> a;    // (r, in)
+  std::vector<float> b;    // (out, r)
+  bool active() const { return !a.empty(); }
+};
+
+struct LoraAdapter {
+  LoraConfig config;
+  std::vector<std::array<LoraMatrix, kLoraTargets>> layers;  // [layer][target]
+};
+
+// The (in, out) sizes of a target's linear layer for this model.
+std::pair<int64_t, int64_t> lora_target_dims(const ModelConfig& c, LoraTarget t);
+
+// A new adapter: A ~ kaiming-uniform (PEFT default), B = 0, from `seed`.
+LoraAdapter lora_init(const ModelConfig& c, const LoraConfig& lc, uint64_t seed);
+
+// PEFT directory (adapter_config.json + adapter_model.safetensors). Checks
+// names, shapes and rank against the model; throws Error naming the file.
+LoraAdapter lora_load(const std::string& dir, const ModelConfig& c);
+void lora_save(const std::string& dir, const LoraAdapter& a);  // atomic per file
+
+// The PEFT tensor name of layer l, target t, matrix 'A' or 'B'.
+std::string lora_tensor_name(int layer, LoraTarget t, char which);
+
+}  // namespace loam

@@ -1,0 +1,114 @@
+#include "model/model.h"
+
+#include <filesystem>
+#include <memory>
+
+#include "core/error.h"
+#include "core/file_io.h"
+#include "formats/safetensors.h"
+#include "formats/tensor_ref.h"
+#include "model/gguf_loader.h"
+#include "model/hf_config.h"
+
+namespace loam {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SafetensorsSource : public TensorSource {
+ public:
+  SafetensorsSource(const SafetensorsCheckpoint& ck, std::string dir) : ck_(ck), dir_(std::move(dir)) {}
+  const TensorRef* find(const std::string& name) const override { return ck_.find(name); }
+  std::string describe(const std::string& name) const override {
+    const TensorRef* t = ck_.find(name);
+    return (t ? t->file : dir_) + ": tensor " + name;
+  }
+
+ private:
+  const SafetensorsCheckpoint& ck_;
+  std::string dir_;
+};
+
+nlohmann::json read_json(const std::string& path) {
+  std::string text = file_read_all(path);
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(path, std::string("invalid JSON: ") + e.what());
+  }
+}
+
+GenerationDefaults read_generation_config(const std::string& dir, const ModelConfig& c) {
+  GenerationDefaults g;
+  for (int id : c.eos_ids) g.eos_ids.push_back(id);
+  std::string path = dir + "/generation_config.json";
+  if (!file_exists(path)) return g;
+  nlohmann::json j = read_json(path);
+  HfConfigReader r(j, path);
+  if (r.has("eos_token_id")) {
+    g.eos_ids.clear();
+    const auto& v = j.at("eos_token_id");
+    if (v.is_number_integer()) g.eos_ids.push_back(v.get<int>());
+    else if (v.is_array())
+      for (const auto& x : v) {
+        if (!x.is_number_integer()) r.fail("eos_token_id", "expected integers");
+        g.eos_ids.push_back(x.get<int>());
+      }
+    else r.fail("eos_token_id", "expected an integer or a list of integers");
+  }
+  g.temperature = r.get_float("temperature", 1.0f);
+  g.top_p = r.get_float("top_p", 1.0f);
+  g.top_k = r.get_int("top_k", 0);
+  g.do_sample = r.get_bool("do_sample", false);
+  return g;
+}
+
+Model load_hf_dir(const std::string& dir) {
+  const std::string cfg_path = dir + "/config.json";
+  if (!file_exists(cfg_path))
+    throw Error(dir, "not a model directory: config.json is missing",
+                "pass a Hugging Face model directory or a .gguf file");
+  Model m;
+  m.path = dir;
+  m.format = "safetensors";
+  m.config = model_config_from_hf(read_json(cfg_path), cfg_path);
+  auto ck = std::make_shared<SafetensorsCheckpoint>(SafetensorsCheckpoint::open_dir(dir));
+  SafetensorsSource src(*ck, dir);
+  m.weights = model_weights_load(m.config, src, ck);
+  m.generation = read_generation_config(dir, m.config);
+  return m;
+}
+
+}  // namespace
+
+Model model_load(const std::string& path) {
+  if (dir_exists(path)) return load_hf_dir(path);
+  if (fs::path(path).extension() == ".gguf") return model_load_gguf(path);
+  if (!file_exists(path)) throw Error(path, "no such file or directory");
+  throw Error(path, "unrecognized model path", "pass a Hugging Face model directory or a .gguf file");
+}
+
+int64_t model_param_count(const Model& m) {
+  const ModelConfig& c = m.config;
+  const int64_t H = c.hidden, I = c.intermediate;
+  int64_t per_layer = H * c.q_dim() + 2 * H * c.kv_dim() + c.q_dim() * H + 3 * H * I;
+  per_layer += (c.sandwich_norms ? 4 : 2) * H + (c.qk_norm ? 2 * c.head_dim : 0);
+  if (c.qkv_bias) per_layer += c.q_dim() + 2 * c.kv_dim();
+  int64_t n = per_layer * c.n_layers + static_cast<int64_t>(c.vocab) * H + H;
+  if (m.weights.lm_head.data != m.weights.embed.data) n += static_cast<int64_t>(c.vocab) * H;
+  return n;
+}
+
+int64_t model_weight_bytes(const Model& m) {
+  auto bytes = [](const WeightView& w) {
+    return static_cast<int64_t>(dtype_bytes(w.dtype, static_cast<size_t>(w.n_rows * w.n_cols)));
+  };
+  int64_t n = bytes(m.weights.embed);
+  if (m.weights.lm_head.data != m.weights.embed.data) n += bytes(m.weights.lm_head);
+  for (const auto& L : m.weights.layers)
+    n += bytes(L.wq) + bytes(L.wk) + bytes(L.wv) + bytes(L.wo) + bytes(L.w_gate) + bytes(L.w_up) +
+         bytes(L.w_down);
+  return n;
+}
+
+}  // namespace loam

@@ -1,0 +1,40 @@
+// A loaded model: its config, its weights (views into mapped files), and the
+// generation defaults from generation_config.json. Read-only after loading;
+// any number of threads may run forward passes on one Model at once, each
+// with its own KvCache.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "model/config.h"
+#include "model/weights.h"
+
+namespace loam {
+
+struct GenerationDefaults {   // generation_config.json (or GGUF metadata)
+  std::vector<int> eos_ids;   // stop at any of these
+  float temperature = 1.0f;
+  float top_p = 1.0f;
+  int top_k = 0;
+  bool do_sample = false;
+};
+
+struct Model {
+  std::string path;            // model directory or .gguf file
+  std::string format;          // "safetensors" or "gguf"
+  ModelConfig config;
+  ModelWeights weights;
+  GenerationDefaults generation;
+};
+
+// `path` is a Hugging Face model directory (config.json + safetensors) or a
+// .gguf file. Throws Error naming the file and field/tensor on any problem.
+Model model_load(const std::string& path);
+
+// Parameters in the checkpoint (embedding counted once when tied).
+int64_t model_param_count(const Model& m);
+// Bytes the weights take as stored (what decode streams per token).
+int64_t model_weight_bytes(const Model& m);
+
+}  // namespace loam
