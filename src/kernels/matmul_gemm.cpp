@@ -1,0 +1,345 @@
+// Packed-panel GEMM for the matmul kernels: C[M, N] (+)= A[M, K] · B[K, N]
+// with A the fp32 activations (row-major, leading dimension lda) and B a
+// frozen weight read transposed (forward: B = Wᵀ, M = tokens, N = W rows) or
+// as is (backward to the input: B = W, N = W columns).
+//
+// Blocking (BLIS-style, sized for Zen 4: 32 KB L1d and 1 MB L2 per core):
+//  - K is cut into blocks of at most kMaxKc. Per K-block all threads pack A
+//    together into tiles of MR rows interleaved along k ([tile][k][MR]).
+//  - Each thread owns a contiguous range of 32-column panels of C (threads
+//    never share outputs). It packs B for a group of its panels
+//    ([panel][k][32], about kBBlockBytes, stays in L2), then for each A tile
+//    (stays in L1) runs the micro-kernel over the group's panels.
+//  - Micro-kernel: MR x 32 outputs in 2*MR zmm accumulators; per k two loads
+//    of B and MR broadcasts of A. MR <= 14 is chosen per call so that equal
+//    tiles cover M (M=512 -> 14, M=16 -> 8, M=9 -> 9).
+//  - BF16 variant (MatmulPrecision::Bf16 with BF16 weights): A (rounded RNE)
+//    and B hold bf16 pairs along k, products by vdpbf16ps into fp32.
+// Weights of every dtype are converted exactly to fp32 while packing B, so the
+// fp32 path is the Exact mode for F32, F16, BF16 and Q8_0.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/dtype.h"
+#include "kernels/matmul_kernels.h"
+#include "kernels/quantize.h"
+#include "kernels/threading.h"
+
+#include <immintrin.h>
+
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 false positive in avx512 headers
+
+namespace loam {
+namespace {
+
+constexpr int kNr = 32;                      // columns per panel (two zmm)
+constexpr int kMaxMr = 14;                   // 28 accumulators + 2 B registers
+constexpr int64_t kMaxKc = 640;              // K up to this is a single block
+constexpr int64_t kBBlockBytes = 384 << 10;  // packed B per thread per group
+
+// Where B comes from. Forward: B[k][n] = W[n][k]; backward: B[k][n] = W[k][n].
+struct BSource {
+  const WeightView* w;
+  bool transposed;
+  bool bf16;  // pack bf16 pairs along k (BF16 weights only)
+};
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Columns [c0, c0 + n) of row `row` of W as fp32. Q8_0: c0 % 32 == 0, n % 32 == 0.
+void weight_segment_to_f32(const WeightView& w, int64_t row, int64_t c0, int64_t n, float* out) {
+  const int64_t K = w.n_cols;
+  switch (w.dtype) {
+    case DType::F32:
+      std::memcpy(out, static_cast<const float*>(w.data) + row * K + c0, sizeof(float) * n);
+      return;
+    case DType::BF16:
+      bf16_to_f32_row(static_cast<const uint16_t*>(w.data) + row * K + c0, n, out);
+      return;
+    case DType::F16:
+      f16_to_f32_row(static_cast<const uint16_t*>(w.data) + row * K + c0, n, out);
+      return;
+    case DType::Q8_0:
+      q8_0_dequantize_row(static_cast<const uint8_t*>(w.data) +
+                              (row * (K / kQ8BlockSize) + c0 / kQ8BlockSize) * kQ8BlockBytes,
+                          n, out);
+      return;
+    default:
+      std::memset(out, 0, sizeof(float) * n);
+      return;
+  }
+}
+
+uint32_t bf16_pair(uint16_t lo, uint16_t hi) { return lo | (static_cast<uint32_t>(hi) << 16); }
+
+// ---- packing B: np panels starting at column n0, k in [k0, k0 + kc) ----
+
+// Forward, fp32: panel p, row k, lane j = W[n0 + 32p + j][k0 + k].
+void pack_b_forward_f32(const WeightView& w, int64_t k0, int64_t kc, int64_t n0, int64_t np,
+                        float* bp, float* row_tmp) {
+  const int64_t N = w.n_rows;
+  for (int64_t p = 0; p < np; p++) {
+    float* dst = bp + p * kc * kNr;
+    for (int j = 0; j < kNr; j++) {
+      const int64_t n = n0 + p * kNr + j;
+      if (n >= N) {
+        for (int64_t k = 0; k < kc; k++) dst[k * kNr + j] = 0.0f;
+        continue;
+      }
+      const float* src;
+      if (w.dtype == DType::F32) {
+        src = static_cast<const float*>(w.data) + n * w.n_cols + k0;
+      } else {
+        weight_segment_to_f32(w, n, k0, kc, row_tmp);
+        src = row_tmp;
+      }
+      for (int64_t k = 0; k < kc; k++) dst[k * kNr + j] = src[k];
+    }
+  }
+}
+
+// Forward, bf16 pairs: panel p, pair kp, lane j = W[n][k0+2kp], W[n][k0+2kp+1].
+void pack_b_forward_bf16(const WeightView& w, int64_t k0, int64_t kc, int64_t n0, int64_t np,
+                         uint32_t* bp) {
+  const int64_t N = w.n_rows, K = w.n_cols, kcp = ceil_div(kc, 2);
+  const uint16_t* W = static_cast<const uint16_t*>(w.data);
+  for (int64_t p = 0; p < np; p++) {
+    uint32_t* dst = bp + p * kcp * kNr;
+    for (int j = 0; j < kNr; j++) {
+      const int64_t n = n0 + p * kNr + j;
+      if (n >= N) {
+        for (int64_t kp = 0; kp < kcp; kp++) dst[kp * kNr + j] = 0;
+        continue;
+      }
+      const uint16_t* row = W + n * K + k0;
+      for (int64_t kp = 0; kp < kcp; kp++) {
+        const int64_t k = 2 * kp;
+        dst[kp * kNr + j] = bf16_pair(row[k], k0 + k + 1 < K ? row[k + 1] : 0);
+      }
+    }
+  }
+}
+
+// Backward, fp32: panel p, row k, lane j = W[k0 + k][n0 + 32p + j].
+void pack_b_backward_f32(const WeightView& w, int64_t k0, int64_t kc, int64_t n0, int64_t np,
+                         float* bp) {
+  const int64_t Ncols = w.n_cols;
+  for (int64_t p = 0; p < np; p++) {
+    float* dst = bp + p * kc * kNr;
+    const int64_t c0 = n0 + p * kNr, nc = std::min<int64_t>(kNr, Ncols - c0);
+    for (int64_t k = 0; k < kc; k++) {
+      weight_segment_to_f32(w, k0 + k, c0, nc, dst + k * kNr);
+      for (int64_t j = nc; j < kNr; j++) dst[k * kNr + j] = 0.0f;
+    }
+  }
+}
+
+// Backward, bf16 pairs: panel p, pair kp, lane j = W[k0+2kp][c], W[k0+2kp+1][c].
+void pack_b_backward_bf16(const WeightView& w, int64_t k0, int64_t kc, int64_t n0, int64_t np,
+                          uint32_t* bp) {
+  const int64_t Ncols = w.n_cols, kcp = ceil_div(kc, 2);
+  const uint16_t* W = static_cast<const uint16_t*>(w.data);
+  for (int64_t p = 0; p < np; p++) {
+    uint32_t* dst = bp + p * kcp * kNr;
+    const int64_t c0 = n0 + p * kNr, nc = std::min<int64_t>(kNr, Ncols - c0);
+    for (int64_t kp = 0; kp < kcp; kp++) {
+      const uint16_t* r0 = W + (k0 + 2 * kp) * Ncols + c0;
+      const uint16_t* r1 = 2 * kp + 1 < kc ? r0 + Ncols : nullptr;
+      for (int64_t j = 0; j < nc; j++) dst[kp * kNr + j] = bf16_pair(r0[j], r1 ? r1[j] : 0);
+      for (int64_t j = nc; j < kNr; j++) dst[kp * kNr + j] = 0;
+    }
+  }
+}
+
+// ---- packing A: tiles of mr rows, [tile][k][mr], zero past M and K ----
+
+void pack_a_f32(const float* a, int64_t lda, int64_t M, int64_t k0, int64_t kc, int mr,
+                int64_t tile, float* ap) {
+  float* dst = ap + tile * kc * mr;
+  for (int i = 0; i < mr; i++) {
+    const int64_t m = tile * mr + i;
+    if (m >= M) {
+      for (int64_t k = 0; k < kc; k++) dst[k * mr + i] = 0.0f;
+      continue;
+    }
+    const float* src = a + m * lda + k0;
+    for (int64_t k = 0; k < kc; k++) dst[k * mr + i] = src[k];
+  }
+}
+
+void pack_a_bf16(const float* a, int64_t lda, int64_t M, int64_t k0, int64_t kc, int mr,
+                 int64_t tile, uint32_t* ap) {
+  const int64_t kcp = ceil_div(kc, 2);
+  uint32_t* dst = ap + tile * kcp * mr;
+  for (int i = 0; i < mr; i++) {
+    const int64_t m = tile * mr + i;
+    if (m >= M) {
+      for (int64_t kp = 0; kp < kcp; kp++) dst[kp * mr + i] = 0;
+      continue;
+    }
+    const float* src = a + m * lda + k0;
+    for (int64_t kp = 0; kp < kcp; kp++) {
+      const int64_t k = 2 * kp;
+      dst[kp * mr + i] = bf16_pair(f32_to_bf16(src[k]), k + 1 < kc ? f32_to_bf16(src[k + 1]) : 0);
+    }
+  }
+}
+
+// ---- micro-kernels: C[rows < m_valid][cols < n_valid] (+)= Ap tile · Bp panel ----
+
+template <int MR>
+void store_tile(__m512 (&acc)[MR][2], float* c, int64_t ldc, int m_valid, int n_valid, bool add) {
+  const __mmask16 m0 = n_valid >= 16 ? 0xffff : static_cast<__mmask16>((1u << n_valid) - 1);
+  const __mmask16 m1 = n_valid >= 32 ? 0xffff : n_valid <= 16 ? 0 : static_cast<__mmask16>((1u << (n_valid - 16)) - 1);
+#pragma GCC unroll 14
+  for (int i = 0; i < MR; i++) {
+    if (i >= m_valid) break;
+    float* ci = c + i * ldc;
+    __m512 v0 = acc[i][0], v1 = acc[i][1];
+    if (add) {
+      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, ci));
+      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, ci + 16));
+    }
+    _mm512_mask_storeu_ps(ci, m0, v0);
+    _mm512_mask_storeu_ps(ci + 16, m1, v1);
+  }
+}
+
+template <int MR>
+void kernel_f32(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, int m_valid,
+                int n_valid, bool add) {
+  __m512 acc[MR][2];
+#pragma GCC unroll 14
+  for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < kc; k++) {
+    const __m512 b0 = _mm512_load_ps(bp + k * kNr), b1 = _mm512_load_ps(bp + k * kNr + 16);
+#pragma GCC unroll 14
+    for (int i = 0; i < MR; i++) {
+      const __m512 a = _mm512_set1_ps(ap[k * MR + i]);
+      acc[i][0] = _mm512_fmadd_ps(a, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(a, b1, acc[i][1]);
+    }
+  }
+  store_tile<MR>(acc, c, ldc, m_valid, n_valid, add);
+}
+
+template <int MR>
+void kernel_bf16(int64_t kcp, const uint32_t* ap, const uint32_t* bp, float* c, int64_t ldc,
+                 int m_valid, int n_valid, bool add) {
+  __m512 acc[MR][2];
+#pragma GCC unroll 14
+  for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (int64_t kp = 0; kp < kcp; kp++) {
+    const __m512bh b0 = (__m512bh)_mm512_load_si512(bp + kp * kNr);
+    const __m512bh b1 = (__m512bh)_mm512_load_si512(bp + kp * kNr + 16);
+#pragma GCC unroll 14
+    for (int i = 0; i < MR; i++) {
+      const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(ap[kp * MR + i]));
+      acc[i][0] = _mm512_dpbf16_ps(acc[i][0], a, b0);
+      acc[i][1] = _mm512_dpbf16_ps(acc[i][1], a, b1);
+    }
+  }
+  store_tile<MR>(acc, c, ldc, m_valid, n_valid, add);
+}
+
+// All A tiles against np packed panels (columns n0 ...).
+struct TileJob {
+  const void* ap;
+  const void* bp;
+  float* c;
+  int64_t ldc, M, N, n0, np, kc, n_tiles;
+  bool add;
+};
+
+template <int MR>
+void run_tiles(const TileJob& j, bool bf16) {
+  const int64_t kdepth = bf16 ? ceil_div(j.kc, 2) : j.kc;
+  for (int64_t t = 0; t < j.n_tiles; t++) {
+    const int m_valid = static_cast<int>(std::min<int64_t>(MR, j.M - t * MR));
+    for (int64_t p = 0; p < j.np; p++) {
+      const int64_t col = j.n0 + p * kNr;
+      const int n_valid = static_cast<int>(std::min<int64_t>(kNr, j.N - col));
+      float* c = j.c + t * MR * j.ldc + col;
+      if (bf16)
+        kernel_bf16<MR>(kdepth, static_cast<const uint32_t*>(j.ap) + t * kdepth * MR,
+                        static_cast<const uint32_t*>(j.bp) + p * kdepth * kNr, c, j.ldc, m_valid,
+                        n_valid, j.add);
+      else
+        kernel_f32<MR>(kdepth, static_cast<const float*>(j.ap) + t * kdepth * MR,
+                       static_cast<const float*>(j.bp) + p * kdepth * kNr, c, j.ldc, m_valid,
+                       n_valid, j.add);
+    }
+  }
+}
+
+using RunTilesFn = void (*)(const TileJob&, bool);
+constexpr RunTilesFn kRunTiles[kMaxMr + 1] = {
+    nullptr,         run_tiles<1>,  run_tiles<2>,  run_tiles<3>,  run_tiles<4>,
+    run_tiles<5>,    run_tiles<6>,  run_tiles<7>,  run_tiles<8>,  run_tiles<9>,
+    run_tiles<10>,   run_tiles<11>, run_tiles<12>, run_tiles<13>, run_tiles<14>};
+
+void pack_b(const BSource& b, int64_t k0, int64_t kc, int64_t n0, int64_t np, void* bp,
+            float* row_tmp) {
+  if (b.transposed) {
+    if (b.bf16) pack_b_forward_bf16(*b.w, k0, kc, n0, np, static_cast<uint32_t*>(bp));
+    else pack_b_forward_f32(*b.w, k0, kc, n0, np, static_cast<float*>(bp), row_tmp);
+  } else {
+    if (b.bf16) pack_b_backward_bf16(*b.w, k0, kc, n0, np, static_cast<uint32_t*>(bp));
+    else pack_b_backward_f32(*b.w, k0, kc, n0, np, static_cast<float*>(bp));
+  }
+}
+
+void gemm_run(const float* a, int64_t lda, float* c, int64_t ldc, int64_t M, int64_t N, int64_t K,
+              const BSource& b, bool accumulate) {
+  const int64_t n_tiles = ceil_div(M, kMaxMr);
+  const int mr = static_cast<int>(ceil_div(M, n_tiles));
+  const int64_t kc_step = ceil_div(ceil_div(K, ceil_div(K, kMaxKc)), 32) * 32;  // even; Q8_0 blocks
+  const int64_t n_panels = ceil_div(N, kNr);
+  const int64_t elem = b.bf16 ? 2 : 4;
+  const int64_t group = std::max<int64_t>(1, kBBlockBytes / (kc_step * kNr * elem));
+  const size_t a_words = static_cast<size_t>(n_tiles * mr * kc_step);  // f32 or bf16 pairs
+  thread_local ScratchBuffer<float> a_scratch;
+  void* ap = a_scratch.get(a_words);
+  const int nth = static_cast<int>(std::min<int64_t>(kernels_threads(), n_panels));
+#pragma omp parallel num_threads(nth)
+  {
+    thread_local ScratchBuffer<float> b_scratch, row_scratch;
+    void* bp = b_scratch.get(static_cast<size_t>(group * kc_step * kNr));
+    float* row_tmp = row_scratch.get(static_cast<size_t>(kc_step));
+    const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+    const int64_t p0 = n_panels * tid / nt, p1 = n_panels * (tid + 1) / nt;
+    for (int64_t k0 = 0; k0 < K; k0 += kc_step) {
+      const int64_t kc = std::min(kc_step, K - k0);
+#pragma omp for schedule(static)
+      for (int64_t t = 0; t < n_tiles; t++) {
+        if (b.bf16) pack_a_bf16(a, lda, M, k0, kc, mr, t, static_cast<uint32_t*>(ap));
+        else pack_a_f32(a, lda, M, k0, kc, mr, t, static_cast<float*>(ap));
+      }
+      for (int64_t pg = p0; pg < p1; pg += group) {
+        const int64_t np = std::min(group, p1 - pg);
+        pack_b(b, k0, kc, pg * kNr, np, bp, row_tmp);
+        TileJob job{ap, bp, c, ldc, M, N, pg * kNr, np, kc, n_tiles, accumulate || k0 > 0};
+        kRunTiles[mr](job, b.bf16);
+      }
+#pragma omp barrier
+    }
+  }
+}
+
+}  // namespace
+
+void gemm_forward(float* y, const float* x, const WeightView& w, int64_t n_tokens, bool accumulate,
+                  bool bf16) {
+  BSource b{&w, /*transposed=*/true, bf16};
+  gemm_run(x, w.n_cols, y, w.n_rows, n_tokens, w.n_rows, w.n_cols, b, accumulate);
+}
+
+void gemm_backward_input(float* dx, const float* dy, const WeightView& w, int64_t n_tokens,
+                         bool accumulate, bool bf16) {
+  BSource b{&w, /*transposed=*/false, bf16};
+  gemm_run(dy, w.n_rows, dx, w.n_cols, n_tokens, w.n_cols, w.n_rows, b, accumulate);
+}
+
+}  // namespace loam

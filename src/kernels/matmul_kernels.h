@@ -1,0 +1,50 @@
+// Internal to the matmul kernels (not for other layers): the fast paths that
+// matmul.cpp dispatches to, and the scratch they share. Contracts as in
+// matmul.h; `bf16` selects the AVX512-BF16 products (BF16 weights only).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+
+#include "kernels/matmul.h"
+
+namespace loam {
+
+// Packed-panel GEMM (matmul_gemm.cpp): the prefill and training path.
+void gemm_forward(float* y, const float* x, const WeightView& w, int64_t n_tokens, bool accumulate,
+                  bool bf16);
+void gemm_backward_input(float* dx, const float* dy, const WeightView& w, int64_t n_tokens,
+                         bool accumulate, bool bf16);
+
+// Dot-product GEMV over weights read in place (matmul_gemv.cpp): decode and
+// small batches. REQUIRES: n_tokens <= kGemvMaxTokens.
+constexpr int64_t kGemvMaxTokens = 8;
+void gemv_forward(float* y, const float* x, const WeightView& w, int64_t n_tokens, bool accumulate,
+                  bool bf16);
+
+// A 64-byte aligned buffer that grows and never shrinks: the kernels keep one
+// per thread (thread_local), so steady-state calls do not allocate.
+template <typename T>
+class ScratchBuffer {
+ public:
+  ScratchBuffer() = default;
+  ScratchBuffer(const ScratchBuffer&) = delete;
+  ScratchBuffer& operator=(const ScratchBuffer&) = delete;
+  ~ScratchBuffer() { std::free(p_); }
+  T* get(size_t n) {
+    if (n > n_) {
+      std::free(p_);
+      size_t bytes = (n * sizeof(T) + 63) / 64 * 64;
+      p_ = static_cast<T*>(std::aligned_alloc(64, bytes));
+      n_ = n;
+    }
+    return p_;
+  }
+
+ private:
+  T* p_ = nullptr;
+  size_t n_ = 0;
+};
+
+}  // namespace loam
