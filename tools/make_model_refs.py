@@ -386,6 +386,15 @@ def case_make(out_dir, name, seed, cfg, desc, qk_std):
     stored = {n: (t if t.dtype == torch.int64 else t.float()) for n, t in ref.items()}
     rm.safetensors_write(os.path.join(d, "reference.safetensors"), stored)
 
+    info = reference_info(name, seed, cfg, desc, model, labels, loss_base, loss, grads, runs,
+                          fd, stored)
+    json_write(os.path.join(d, "reference.json"), info)
+    print(f"    loss_base {loss_base:.6f} loss {loss:.6f} losses {runs['adamw']['losses']}")
+    return weights
+
+
+def reference_info(name, seed, cfg, desc, model, labels, loss_base, loss, grads, runs, fd, stored):
+    """The reference.json object (settings, scalar results, checksums, tolerances)."""
     c = model.c
     info = {
         "case": name, "description": desc, "generator": "tools/make_model_refs.py",
@@ -401,7 +410,7 @@ def case_make(out_dir, name, seed, cfg, desc, qk_std):
         "scored_targets": int((labels[:, 1:] != -100).sum()),
         "positions": "0..T-1 for every row, no attention mask (unscored tail is not padding-masked)",
         "loss_convention": "mean over the batch of CE(logits[b,t], labels[b,t+1]) for labels != -100",
-        "lora": {"r": LORA_R, "lora_alpha": LORA_ALPHA, "scaling": scale, "target_modules": TARGETS,
+        "lora": {"r": LORA_R, "lora_alpha": LORA_ALPHA, "scaling": LORA_ALPHA / LORA_R, "target_modules": TARGETS,
                  "formula": "y = x W^T (+ b) + (alpha/r) (x A^T) B^T",
                  "init": "A ~ U(-1/sqrt(in), 1/sqrt(in)), B ~ U(-0.05, 0.05) (non-zero)"},
         "optimizers": {"adamw": optimizer_json(ADAMW), "adamw_wd": optimizer_json(ADAMW_WD)},
@@ -413,10 +422,8 @@ def case_make(out_dir, name, seed, cfg, desc, qk_std):
         "checksums": checksums(stored),
     }
     if c.attn_softcap is not None or c.final_softcap is not None:
-        info["softcap_effect"] = softcap_effect(model, ids)
-    json_write(os.path.join(d, "reference.json"), info)
-    print(f"    loss_base {loss_base:.6f} loss {loss:.6f} losses {runs['adamw']['losses']}")
-    return weights
+        info["softcap_effect"] = softcap_effect(model, stored["input_ids"])
+    return info
 
 
 def main():
