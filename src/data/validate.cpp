@@ -1,0 +1,268 @@
+#include "data/validate.h"
+
+#include <unordered_map>
+
+#include "core/error.h"
+#include "data/format_parse.h"
+#include "data/uri.h"
+
+namespace loam {
+
+namespace {
+
+struct Fnv {
+  uint64_t h = 1469598103934665603ull;
+  void bytes(const void* p, size_t n) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
+  }
+  void text(std::string_view s) {
+    uint64_t n = s.size();
+    bytes(&n, sizeof n);
+    bytes(s.data(), s.size());
+  }
+  void turns(const std::vector<Turn>& ts) {
+    uint64_t n = ts.size();
+    bytes(&n, sizeof n);
+    for (const Turn& t : ts) {
+      char tag[2] = {char(t.role), char(t.trained)};
+      bytes(tag, 2);
+      text(t.text);
+    }
+  }
+  void ids(const std::vector<int32_t>& v) {
+    uint64_t n = v.size();
+    bytes(&n, sizeof n);
+    bytes(v.data(), v.size() * sizeof(int32_t));
+  }
+};
+
+// Keeps the first max_issues and counts all.
+struct IssueLog {
+  ValidationReport& report;
+  size_t max_issues;
+  std::vector<Issue> pending;
+  void flush() {
+    for (Issue& i : pending) {
+      (i.severity == Severity::Error ? report.n_errors : report.n_warnings)++;
+      if (report.issues.size() < max_issues) report.issues.push_back(std::move(i));
+    }
+    pending.clear();
+  }
+};
+
+// "syntax error while parsing value - invalid literal; last read: 'x'" from
+// nlohmann's "[json.exception.parse_error.101] parse error at line 1, column 3: ...".
+std::string parse_error_text(const nlohmann::json::parse_error& e) {
+  std::string what = e.what();
+  size_t colon = what.find(": ");
+  std::string msg = colon == std::string::npos ? what : what.substr(colon + 2);
+  if (msg.size() > 160) msg = msg.substr(0, 157) + "...";
+  return msg;
+}
+
+struct Scanner {
+  Scanner(const std::string& n, const DatasetOptions& o, const ExampleSink& s) : name(n), options(o), sink(s) {}
+  const std::string& name;
+  const DatasetOptions& options;
+  const ExampleSink& sink;
+  ValidationReport report;
+  IssueLog log{report, options.max_issues, {}};
+  size_t format_line = 0;
+  bool task_reported = false;
+  std::unordered_map<uint64_t, size_t> seen;  // example hash -> first line
+
+  void record(Record& r);
+  bool object_of(Record& r, FieldCheck& check, nlohmann::json& obj);
+  bool format_for(const nlohmann::json& obj, FieldCheck& check, Format& f, size_t line);
+};
+
+bool Scanner::object_of(Record& r, FieldCheck& check, nlohmann::json& obj) {
+  if (!r.object.is_null()) {
+    obj = std::move(r.object);
+  } else {
+    if (size_t col = json_depth_exceeded(r.text, options.max_depth)) {
+      check.error("", "invalid JSON at column " + std::to_string(col) + ": nesting deeper than " +
+                          std::to_string(options.max_depth) + " levels");
+      return false;
+    }
+    try {
+      obj = nlohmann::json::parse(r.text.begin(), r.text.end());
+    } catch (const nlohmann::json::parse_error& e) {
+      check.error("", "invalid JSON at column " + std::to_string(e.byte) + ": " + parse_error_text(e));
+      return false;
+    }
+  }
+  if (!obj.is_object()) {
+    check.error("", "expected a JSON object (one example per line), got " + json_type_phrase(obj));
+    return false;
+  }
+  if (!options.input_column.empty() && !options.output_column.empty()) {
+    nlohmann::json mapped = nlohmann::json::object();
+    for (const auto& [col, key] : {std::pair{options.input_column, "input_text"},
+                                   std::pair{options.output_column, "output_text"}}) {
+      auto it = obj.find(col);
+      if (it == obj.end()) {
+        std::string have;
+        for (auto k = obj.begin(); k != obj.end(); ++k) have += (have.empty() ? "" : ", ") + k.key();
+        check.error(col, "missing column (the record has: " + have + ")");
+        return false;
+      }
+      mapped[key] = *it;
+    }
+    obj = std::move(mapped);
+  }
+  return true;
+}
+
+bool Scanner::format_for(const nlohmann::json& obj, FieldCheck& check, Format& f, size_t line) {
+  std::optional<Format> detected = format_detect(obj);
+  if (!report.format) {
+    if (!detected) {
+      std::string keys;
+      for (auto k = obj.begin(); k != obj.end(); ++k) keys += (keys.empty() ? "" : ", ") + k.key();
+      check.error("", "cannot tell the dataset format from the fields {" + keys + "}; expected one of: " +
+                          format_summary());
+      return false;
+    }
+    report.format = detected;
+    format_line = line;
+    Task t = format_task(*detected);
+    bool task_ok = !options.task || *options.task == t ||
+                   (*options.task == Task::Sft && t == Task::Classification);
+    if (!task_ok && !task_reported) {
+      task_reported = true;
+      check.error("", std::string("the file is in the ") + format_name(*detected) + " format, which is for " +
+                          task_name(t) + " tuning, not " + task_name(*options.task));
+    }
+  } else if (detected != report.format && !format_shares_fields(*report.format, obj)) {
+    check.error("", std::string("this record is in the ") + (detected ? format_name(*detected) : "an unknown") +
+                        " format but the file is in the " + format_name(*report.format) + " format (set by line " +
+                        std::to_string(format_line) + "); use one format per file");
+    return false;
+  }
+  f = *report.format;
+  return true;
+}
+
+void Scanner::record(Record& r) {
+  if (r.blank) return;
+  ++report.n_records;
+  FieldCheck check(name, r.line, log.pending);
+  if (!r.problem.empty()) {
+    check.error("", r.problem);
+    log.flush();
+    return;
+  }
+  nlohmann::json obj;
+  Format f;
+  if (!object_of(r, check, obj) || !format_for(obj, check, f, r.line)) {
+    log.flush();
+    return;
+  }
+  Example e;
+  e.format = f;
+  e.line = r.line;
+  ParseOptions po;
+  po.vocab_size = options.vocab_size;
+  if (format_parse(f, obj, check, e, po)) {
+    ++report.n_examples;
+    if (f == Format::TextLabel) ++report.labels[e.label];
+    auto [it, fresh] = seen.emplace(example_hash(e), r.line);
+    if (!fresh) {
+      ++report.n_duplicates;
+      check.warning("", "duplicate of the example on line " + std::to_string(it->second));
+    }
+    if (sink) {
+      std::string dumped;
+      std::string_view raw = r.text;
+      if (raw.empty() || !options.input_column.empty()) raw = dumped = obj.dump();
+      sink(std::move(e), raw, !fresh);
+    }
+  }
+  log.flush();
+}
+
+}  // namespace
+
+uint64_t example_hash(const Example& e) {
+  Fnv h;
+  char f = char(e.format);
+  h.bytes(&f, 1);
+  h.turns(e.turns);
+  h.text(e.label);
+  h.turns(e.chosen);
+  h.turns(e.rejected);
+  h.ids(e.input_ids);
+  h.ids(e.labels);
+  h.ids(e.prompt_ids);
+  h.ids(e.chosen_ids);
+  h.ids(e.rejected_ids);
+  return h.h;
+}
+
+size_t json_depth_exceeded(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return i + 1;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return 0;
+}
+
+ValidationReport dataset_scan(RecordSource& source, const std::string& name, const DatasetOptions& options,
+                              const ExampleSink& sink) {
+  Scanner s(name, options, sink);
+  s.report.uri = name;
+  s.report.path = name;
+  s.report.file_kind = source.kind();
+  Record r;
+  while (source.next(r)) s.record(r);
+  s.report.n_bytes = source.bytes_read();
+  if (s.report.n_records == 0 && s.report.n_errors == 0) {
+    FieldCheck check(name, 0, s.log.pending);
+    check.error("", "the file has no examples (it is empty or only whitespace)");
+    s.log.flush();
+  }
+  return std::move(s.report);
+}
+
+ValidationReport dataset_validate(const std::string& uri, const DatasetOptions& options, const ExampleSink& sink) {
+  std::string path = uri_resolve(uri, options.bucket_root);
+  FileKind kind = options.file_kind ? *options.file_kind : file_kind_guess(path);
+  std::unique_ptr<RecordSource> source = RecordSource::open(path, kind, options.reader);
+  ValidationReport report = dataset_scan(*source, uri, options, sink);
+  report.path = path;
+  return report;
+}
+
+Dataset dataset_load(const std::string& uri, const DatasetOptions& options) {
+  Dataset d;
+  d.report = dataset_validate(uri, options, [&](Example&& e, std::string_view, bool) {
+    d.examples.push_back(std::move(e));
+  });
+  if (!d.report.ok()) {
+    std::string msg = std::to_string(d.report.n_errors) + " problem(s) in the dataset:";
+    size_t shown = 0;
+    for (const Issue& i : d.report.issues) {
+      if (i.severity != Severity::Error) continue;
+      msg += "\n  " + issue_format(i);
+      if (++shown == 10) break;
+    }
+    if (d.report.n_errors > shown) msg += "\n  ... and " + std::to_string(d.report.n_errors - shown) + " more";
+    throw Error(uri, msg, "run `loam data validate " + uri + "` for the full report");
+  }
+  return d;
+}
+
+}  // namespace loam
