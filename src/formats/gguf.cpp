@@ -54,7 +54,8 @@ class GgufParser {
  private:
   // Where the cursor is, for errors: "<file>: metadata key K (byte N)".
   std::string at() const {
-    return f_.path_ + ": " + (context_.empty() ? "" : context_ + " ") + "(byte " + std::to_string(pos_) + ")";
+    if (context_.empty()) return f_.path_ + ": byte " + std::to_string(pos_);
+    return f_.path_ + ": " + context_ + " (byte " + std::to_string(pos_) + ")";
   }
 
   void need(uint64_t n, const char* what) const {
