@@ -1,0 +1,13 @@
+// Facts about the machine the process runs on.
+#pragma once
+
+#include <cstdint>
+
+namespace loam {
+
+// MemAvailable from /proc/meminfo in bytes; -1 when unknown.
+int64_t system_memory_available();
+// Peak resident set size of this process (VmHWM) in bytes; -1 when unknown.
+int64_t process_peak_rss();
+
+}  // namespace loam

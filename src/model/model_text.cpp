@@ -1,0 +1,175 @@
+#include "model/model_text.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/file_io.h"
+#include "formats/gguf.h"
+
+namespace loam {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+json read_json_file(const std::string& path) {
+  try {
+    return json::parse(file_read_all(path));
+  } catch (const json::parse_error& e) {
+    throw Error(path, std::string("invalid JSON: ") + e.what());
+  }
+}
+
+// tokenizer_config.json writes special tokens as "text" or {"content": "text", ...}.
+std::string token_string(const json& cfg, const char* key) {
+  if (!cfg.contains(key) || cfg[key].is_null()) return "";
+  const json& v = cfg[key];
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+  return "";
+}
+
+void add_eos_ids(std::vector<int32_t>& ids, const json& v) {
+  auto add = [&](int64_t id) {
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(static_cast<int32_t>(id));
+  };
+  if (v.is_number_integer()) add(v.get<int64_t>());
+  else if (v.is_array())
+    for (const json& x : v)
+      if (x.is_number_integer()) add(x.get<int64_t>());
+}
+
+std::optional<std::string> template_from_config(const json& cfg, const std::string& origin) {
+  if (!cfg.contains("chat_template") || cfg["chat_template"].is_null()) return std::nullopt;
+  const json& t = cfg["chat_template"];
+  if (t.is_string()) return t.get<std::string>();
+  if (t.is_array()) {  // named templates: [{"name": "default", "template": "..."}, ...]
+    for (const json& e : t)
+      if (e.is_object() && e.value("name", "") == "default" && e.contains("template") && e["template"].is_string())
+        return e["template"].get<std::string>();
+    throw Error(origin + ": field chat_template", "no template named \"default\"");
+  }
+  throw Error(origin + ": field chat_template", "expected a string or a list of named templates");
+}
+
+ModelText load_from_dir(const std::string& dir) {
+  const std::string tok_path = dir + "/tokenizer.json";
+  if (!file_exists(tok_path))
+    throw Error(dir, "missing tokenizer.json", "Loam reads the Hugging Face fast-tokenizer file; download it with the model");
+  ModelText t{Tokenizer::from_file(tok_path), std::nullopt, "", "", {}, false};
+  const std::string cfg_path = dir + "/tokenizer_config.json";
+  std::optional<std::string> tmpl;
+  if (file_exists(cfg_path)) {
+    json cfg = read_json_file(cfg_path);
+    t.bos_token = token_string(cfg, "bos_token");
+    t.eos_token = token_string(cfg, "eos_token");
+    tmpl = template_from_config(cfg, cfg_path);
+  }
+  if (!tmpl && file_exists(dir + "/chat_template.jinja")) tmpl = file_read_all(dir + "/chat_template.jinja");
+  if (tmpl) t.chat_template = ChatTemplate::parse(*tmpl, tmpl->empty() ? "chat_template" : cfg_path + ": chat_template");
+  for (const char* f : {"generation_config.json", "config.json"}) {
+    const std::string p = dir + "/" + f;
+    if (file_exists(p)) {
+      json j = read_json_file(p);
+      if (j.contains("eos_token_id")) add_eos_ids(t.eos_ids, j["eos_token_id"]);
+    }
+  }
+  if (!t.eos_token.empty())
+    if (auto id = t.tokenizer.token_id(t.eos_token)) add_eos_ids(t.eos_ids, json(*id));
+  t.add_bos = !t.tokenizer.spec().prefix_ids.empty();
+  return t;
+}
+
+ModelText load_from_gguf(const std::string& path) {
+  GgufFile g = GgufFile::open(path);
+  auto model = g.get_string("tokenizer.ggml.model");
+  if (!model) throw Error(path + ": metadata tokenizer.ggml.model", "missing: the file has no tokenizer");
+  TokenizerSpec spec;
+  std::vector<std::string> pre_regexes;
+  if (*model == "gpt2") {
+    spec.kind = TokenizerKind::ByteLevelBpe;
+    pre_regexes = tokenizer_pre_regexes_for_gguf(g.get_string("tokenizer.ggml.pre").value_or("default"));
+  } else if (*model == "llama") {
+    spec.kind = TokenizerKind::SentencePieceBpe;
+    spec.byte_fallback = true;
+  } else {
+    throw Error(path + ": metadata tokenizer.ggml.model", "unsupported tokenizer \"" + *model + "\"",
+                "supported: gpt2 (byte-level BPE), llama (SentencePiece BPE)");
+  }
+  auto tokens = g.get_string_array("tokenizer.ggml.tokens");
+  if (!tokens || tokens->empty()) throw Error(path + ": metadata tokenizer.ggml.tokens", "missing or empty");
+  spec.vocab = *tokens;
+  if (auto merges = g.get_string_array("tokenizer.ggml.merges"))
+    for (const std::string& m : *merges) {
+      size_t sp = m.find(' ', 1);
+      if (sp == std::string::npos) throw Error(path + ": metadata tokenizer.ggml.merges", "bad merge \"" + m + "\"");
+      spec.merges.emplace_back(m.substr(0, sp), m.substr(sp + 1));
+    }
+  if (auto scores = g.get_float_array("tokenizer.ggml.scores")) spec.scores = *scores;
+  auto types = g.get_int_array("tokenizer.ggml.token_type");
+  if (types)
+    for (size_t i = 0; i < types->size() && i < spec.vocab.size(); i++) {
+      const int64_t ty = (*types)[i];
+      if (ty == 2) spec.unk_id = static_cast<int32_t>(i);
+      if (ty == 3 || ty == 4) {
+        AddedToken a;
+        a.id = static_cast<int32_t>(i);
+        a.content = spec.vocab[i];
+        a.special = ty == 3;
+        a.normalized = ty == 4;
+        spec.added_tokens.push_back(a);
+      }
+    }
+  const auto bos = g.get_int("tokenizer.ggml.bos_token_id");
+  const auto eos = g.get_int("tokenizer.ggml.eos_token_id");
+  const bool add_bos = g.get_bool("tokenizer.ggml.add_bos_token").value_or(spec.kind == TokenizerKind::SentencePieceBpe);
+  if (add_bos && bos) spec.prefix_ids.push_back(static_cast<int32_t>(*bos));
+  tokenizer_spec_fill_pipeline(spec, pre_regexes, g.get_bool("tokenizer.ggml.add_space_prefix").value_or(true));
+  ModelText t{Tokenizer(std::move(spec)), std::nullopt, "", "", {}, add_bos};
+  if (bos && *bos >= 0 && *bos < static_cast<int64_t>(tokens->size())) t.bos_token = (*tokens)[*bos];
+  if (eos && *eos >= 0 && *eos < static_cast<int64_t>(tokens->size())) {
+    t.eos_token = (*tokens)[*eos];
+    t.eos_ids.push_back(static_cast<int32_t>(*eos));
+  }
+  if (auto eot = g.get_int("tokenizer.ggml.eot_token_id"))
+    if (std::find(t.eos_ids.begin(), t.eos_ids.end(), *eot) == t.eos_ids.end()) t.eos_ids.push_back(static_cast<int32_t>(*eot));
+  if (auto tmpl = g.get_string("tokenizer.chat_template"))
+    t.chat_template = ChatTemplate::parse(*tmpl, path + ": tokenizer.chat_template");
+  return t;
+}
+
+}  // namespace
+
+ModelText model_text_load(const std::string& path) {
+  if (dir_exists(path)) return load_from_dir(path);
+  if (fs::path(path).extension() == ".gguf") return load_from_gguf(path);
+  if (fs::path(path).filename() == "tokenizer.json") {
+    const std::string dir = fs::path(path).parent_path().string();
+    if (file_exists(dir + "/tokenizer_config.json")) return load_from_dir(dir.empty() ? "." : dir);
+    ModelText t{Tokenizer::from_file(path), std::nullopt, "", "", {}, false};
+    t.add_bos = !t.tokenizer.spec().prefix_ids.empty();
+    return t;
+  }
+  if (!file_exists(path)) throw Error(path, "no such file or directory");
+  throw Error(path, "not a tokenizer", "pass a tokenizer.json, a model directory or a .gguf file");
+}
+
+std::string model_text_render(const ModelText& t, const json& messages, bool add_generation_prompt,
+                              const json& template_kwargs) {
+  if (!t.chat_template)
+    throw Error("chat template", "this model has no chat template",
+                "add chat_template to tokenizer_config.json or use a plain prompt");
+  json ctx = template_kwargs.is_object() ? template_kwargs : json::object();
+  ctx["messages"] = messages;
+  ctx["add_generation_prompt"] = add_generation_prompt;
+  ctx["bos_token"] = t.bos_token;
+  ctx["eos_token"] = t.eos_token;
+  return t.chat_template->render(ctx);
+}
+
+std::vector<int32_t> model_text_encode_rendered(const ModelText& t, const std::string& rendered) {
+  return t.tokenizer.encode(rendered, /*add_special_tokens=*/false);
+}
+
+}  // namespace loam

@@ -1,0 +1,89 @@
+// Supervised fine-tuning with LoRA: the training loop, written out top to
+// bottom (batch, forward, loss, backward, accumulate, clip, step, schedule,
+// log, evaluate, checkpoint).
+//
+// The trainer never prints or exits: it reports through callbacks and
+// returns a result; the CLI or the job runner decides what to show and
+// persist. Interruption: when *stop becomes true the trainer finishes the
+// current optimizer step, writes a checkpoint and returns Interrupted.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/model.h"
+#include "train/sft_config.h"
+
+namespace loam {
+
+// One tokenized training sequence; labels follow the Hugging Face
+// convention (unshifted, -100 = not scored): labels[i] is the token at i
+// when it is trained on.
+struct SftSequence {
+  std::vector<int32_t> input_ids;
+  std::vector<int32_t> labels;
+};
+
+struct SftData {
+  std::vector<SftSequence> train, validation;
+  int64_t n_truncated = 0;   // examples cut to --max-seq-length
+};
+
+// What serving needs to reproduce training's formatting.
+struct SftFormat {
+  std::string chat_template;          // the template used to render examples
+  std::vector<int32_t> eos_ids;       // ids that end a turn
+  std::string bos_token, eos_token;
+};
+
+struct TrainProgress {
+  int64_t step = 0, total_steps = 0;
+  int epoch = 0;                 // 1-based for display
+  double epoch_progress = 0;     // fractional epochs completed
+  double loss = 0, token_accuracy = 0, learning_rate = 0, grad_norm = 0;
+  double tokens_per_s = 0, elapsed_s = 0, eta_s = 0;
+  std::optional<double> val_loss, val_token_accuracy;
+};
+
+struct TrainCallbacks {
+  std::function<void(const TrainProgress&)> on_step;  // after every optimizer step
+  std::function<void(const std::string&)> on_log;     // notable events (eval, checkpoint, early stop)
+  const std::atomic<bool>* stop = nullptr;            // set to request a checkpoint and a clean stop
+};
+
+enum class TrainStatus { Completed, EarlyStopped, Interrupted };
+const char* train_status_name(TrainStatus s);
+
+struct SftPlan {
+  int64_t n_train = 0, n_validation = 0, train_tokens = 0, scored_tokens = 0;
+  int epochs = 0;
+  int64_t steps_per_epoch = 0, total_steps = 0, warmup_steps = 0;
+  int64_t max_batch_tokens = 0;
+  float learning_rate = 0;
+  int64_t peak_memory_bytes = 0;   // estimate
+  double estimated_seconds = 0;    // estimate
+};
+
+SftPlan sft_plan(const Model& m, const SftData& data, const SftConfig& cfg);
+
+struct SftResult {
+  TrainStatus status = TrainStatus::Completed;
+  int64_t steps = 0;
+  double final_loss = 0;
+  std::optional<double> best_val_loss;
+  int64_t best_step = -1;
+  std::string output_dir;
+  std::string last_checkpoint;
+};
+
+// Runs (or resumes, when cfg.resume is set) a tuning run and writes the
+// output directory. Throws Error on bad input before training starts.
+SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, const SftFormat& format,
+                    const TrainCallbacks& cb);
+
+}  // namespace loam
