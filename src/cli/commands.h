@@ -12,5 +12,6 @@ namespace loam::cli {
 void register_engine_commands(CLI::App& app);  // inspect tokenize chat-template generate logits bench convert
 void register_data_commands(CLI::App& app);    // data validate | prepare | split | stats
 void register_tune_commands(CLI::App& app);    // tune sft, merge, debug grads
+void register_convert_command(CLI::App& app);  // convert (HF -> GGUF)
 
 }  // namespace loam::cli

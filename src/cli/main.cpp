@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   loam::cli::register_engine_commands(app);
   loam::cli::register_data_commands(app);
   loam::cli::register_tune_commands(app);
+  loam::cli::register_convert_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

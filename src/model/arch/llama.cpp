@@ -15,7 +15,11 @@ void read_hf(const HfConfigReader& r, ModelConfig& c) {
 
 void read_gguf(const GgufConfigReader& r, ModelConfig& c) {
   c.rope_pairing = RopePairing::Interleaved;
-  (void)r;
+  // Mistral checkpoints convert to the llama architecture; keep their window.
+  if (auto w = r.get_int("attention.sliding_window"); w && *w > 0) {
+    c.sliding_window = static_cast<int>(*w);
+    c.layer_sliding.assign(c.n_layers, true);
+  }
 }
 
 }  // namespace
