@@ -48,7 +48,8 @@ void weight_row_to_f32(const WeightView& w, int64_t row, float* out) {
 void matmul_forward(float* y, const float* x, const WeightView& w, int64_t n_tokens, bool accumulate) {
   if (n_tokens <= 0 || w.n_rows <= 0) return;
   const bool bf16 = use_bf16(w);
-  gemm_forward(y, x, w, n_tokens, accumulate, bf16);
+  if (n_tokens <= kGemvMaxTokens) gemv_forward(y, x, w, n_tokens, accumulate, bf16);
+  else gemm_forward(y, x, w, n_tokens, accumulate, bf16);
 }
 
 void matmul_backward_input(float* dx, const float* dy, const WeightView& w, int64_t n_tokens,

@@ -1,0 +1,211 @@
+// Dot-product GEMV for the matmul kernels: y[t][n] (+)= <x[t], W[n]> for a
+// handful of tokens (decode and small batches), reading the weights in place.
+//
+// Each call streams W once from memory, so the aim is to run at memory
+// bandwidth: rows are read one after the other (one sequential stream per
+// thread), each 16-wide weight vector is converted once to fp32 and used for
+// all tokens of a tile (T x U zmm accumulators), then reduced horizontally.
+// Rows are split statically over the threads.
+// Exact mode: weights are widened exactly (bf16 by a shift, f16 by vcvtph2ps,
+// Q8_0 as d*q), fp32 FMAs. Bf16 mode (BF16 weights): x rounded to bf16 once per
+// call, vdpbf16ps on 32 weights at a time.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/dtype.h"
+#include "kernels/matmul_kernels.h"
+#include "kernels/quantize.h"
+#include "kernels/threading.h"
+
+#include <immintrin.h>
+
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 false positive in avx512 headers
+
+namespace loam {
+namespace {
+
+// 16 weights of row `row` from column k as fp32 (mask: the valid lanes).
+struct LoadF32 {
+  const float* w;
+  int64_t K;
+  __m512 operator()(int64_t row, int64_t k, __mmask16 m) const {
+    return _mm512_maskz_loadu_ps(m, w + row * K + k);
+  }
+};
+struct LoadBf16 {
+  const uint16_t* w;
+  int64_t K;
+  __m512 operator()(int64_t row, int64_t k, __mmask16 m) const {
+    __m256i h = _mm256_maskz_loadu_epi16(m, w + row * K + k);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+};
+struct LoadF16 {
+  const uint16_t* w;
+  int64_t K;
+  __m512 operator()(int64_t row, int64_t k, __mmask16 m) const {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w + row * K + k));
+  }
+};
+
+template <int T, int U>
+void store_sums(__m512 (&acc)[T][U], float* y, int64_t ldy, bool accumulate) {
+  for (int t = 0; t < T; t++) {
+    __m512 v = acc[t][0];
+    for (int u = 1; u < U; u++) v = _mm512_add_ps(v, acc[t][u]);
+    const float s = _mm512_reduce_add_ps(v);
+    y[t * ldy] = accumulate ? y[t * ldy] + s : s;
+  }
+}
+
+// One row against T tokens; U independent accumulator chains along k.
+template <int T, int U, typename Load>
+void row_dense(const Load& load, int64_t row, const float* x, int64_t K, float* y, int64_t ldy,
+               bool accumulate) {
+  __m512 acc[T][U];
+  for (int t = 0; t < T; t++)
+    for (int u = 0; u < U; u++) acc[t][u] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 16 * U <= K; k += 16 * U)
+    for (int u = 0; u < U; u++) {
+      const __m512 wv = load(row, k + 16 * u, 0xffff);
+      for (int t = 0; t < T; t++)
+        acc[t][u] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + t * K + k + 16 * u), acc[t][u]);
+    }
+  for (; k < K; k += 16) {
+    const __mmask16 m = K - k >= 16 ? 0xffff : static_cast<__mmask16>((1u << (K - k)) - 1);
+    const __m512 wv = load(row, k, m);
+    for (int t = 0; t < T; t++)
+      acc[t][0] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, x + t * K + k), acc[t][0]);
+  }
+  store_sums<T, U>(acc, y, ldy, accumulate);
+}
+
+// Q8_0 row: per 32-block, q widened to fp32 and scaled by d, then FMAs;
+// U/2 blocks per step.
+template <int T, int U>
+void row_q8(const uint8_t* w, int64_t row, const float* x, int64_t K, float* y, int64_t ldy,
+            bool accumulate) {
+  static_assert(U % 2 == 0);
+  const int64_t n_blocks = K / kQ8BlockSize;
+  const uint8_t* wr = w + row * n_blocks * kQ8BlockBytes;
+  __m512 acc[T][U];
+  for (int t = 0; t < T; t++)
+    for (int u = 0; u < U; u++) acc[t][u] = _mm512_setzero_ps();
+  auto block = [&](int64_t b, int u0) {
+    const uint8_t* blk = wr + b * kQ8BlockBytes;
+    uint16_t dh;
+    std::memcpy(&dh, blk, 2);
+    const __m512 d = _mm512_set1_ps(_cvtsh_ss(dh));
+    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
+    const __m512 w0 = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(q))));
+    const __m512 w1 = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1))));
+    for (int t = 0; t < T; t++) {
+      acc[t][u0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + t * K + b * 32), acc[t][u0]);
+      acc[t][u0 + 1] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + t * K + b * 32 + 16), acc[t][u0 + 1]);
+    }
+  };
+  int64_t b = 0;
+  for (; b + U / 2 <= n_blocks; b += U / 2)
+    for (int u = 0; u < U / 2; u++) block(b + u, 2 * u);
+  for (; b < n_blocks; b++) block(b, 0);
+  store_sums<T, U>(acc, y, ldy, accumulate);
+}
+
+// Bf16 mode: xh is x rounded to bf16, rows padded to Kp (multiple of 32, zeros).
+template <int T, int U>
+void row_bf16dot(const uint16_t* w, int64_t row, const uint16_t* xh, int64_t K, int64_t Kp,
+                 float* y, int64_t ldy, bool accumulate) {
+  const uint16_t* wr = w + row * K;
+  __m512 acc[T][U];
+  for (int t = 0; t < T; t++)
+    for (int u = 0; u < U; u++) acc[t][u] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 32 * U <= K; k += 32 * U)
+    for (int u = 0; u < U; u++) {
+      const __m512bh wv = (__m512bh)_mm512_loadu_si512(wr + k + 32 * u);
+      for (int t = 0; t < T; t++)
+        acc[t][u] = _mm512_dpbf16_ps(acc[t][u], wv, (__m512bh)_mm512_load_si512(xh + t * Kp + k + 32 * u));
+    }
+  for (; k < K; k += 32) {
+    const __mmask32 m = K - k >= 32 ? 0xffffffffu : static_cast<__mmask32>((1u << (K - k)) - 1);
+    const __m512bh wv = (__m512bh)_mm512_maskz_loadu_epi16(m, wr + k);
+    for (int t = 0; t < T; t++)
+      acc[t][0] = _mm512_dpbf16_ps(acc[t][0], wv, (__m512bh)_mm512_load_si512(xh + t * Kp + k));
+  }
+  store_sums<T, U>(acc, y, ldy, accumulate);
+}
+
+struct GemvArgs {
+  const WeightView* w;
+  const float* x;
+  const uint16_t* xh;  // Bf16 mode only
+  int64_t Kp;
+  float* y;
+  bool accumulate;
+};
+
+// Row n for tokens [t0, t0 + T).
+template <int T, int U>
+void row_any(const GemvArgs& a, int64_t n, int64_t t0) {
+  const WeightView& w = *a.w;
+  const int64_t K = w.n_cols, N = w.n_rows;
+  const float* x = a.x + t0 * K;
+  float* y = a.y + t0 * N + n;
+  switch (w.dtype) {
+    case DType::F32: row_dense<T, U>(LoadF32{static_cast<const float*>(w.data), K}, n, x, K, y, N, a.accumulate); return;
+    case DType::F16: row_dense<T, U>(LoadF16{static_cast<const uint16_t*>(w.data), K}, n, x, K, y, N, a.accumulate); return;
+    case DType::Q8_0: row_q8<T, U>(static_cast<const uint8_t*>(w.data), n, x, K, y, N, a.accumulate); return;
+    case DType::BF16:
+      if (a.xh) row_bf16dot<T, U>(static_cast<const uint16_t*>(w.data), n, a.xh + t0 * a.Kp, K, a.Kp, y, N, a.accumulate);
+      else row_dense<T, U>(LoadBf16{static_cast<const uint16_t*>(w.data), K}, n, x, K, y, N, a.accumulate);
+      return;
+    default: return;
+  }
+}
+
+// Rows [r0, r1) one after the other (a single sequential stream through W
+// measured ~1.6x faster than interleaving 8 rows); within a row, token tiles
+// of at most 4 reuse the row from L1.
+void rows_all_tokens(const GemvArgs& a, int64_t T, int64_t r0, int64_t r1) {
+  for (int64_t n = r0; n < r1; n++)
+    for (int64_t t0 = 0; t0 < T; t0 += 4) {
+      switch (std::min<int64_t>(4, T - t0)) {
+        case 1: row_any<1, 4>(a, n, t0); break;
+        case 2: row_any<2, 2>(a, n, t0); break;
+        case 3: row_any<3, 2>(a, n, t0); break;
+        default: row_any<4, 2>(a, n, t0); break;
+      }
+    }
+}
+
+}  // namespace
+
+void gemv_forward(float* y, const float* x, const WeightView& w, int64_t n_tokens, bool accumulate,
+                  bool bf16) {
+  const int64_t N = w.n_rows, K = w.n_cols;
+  GemvArgs a{&w, x, nullptr, 0, y, accumulate};
+  if (bf16) {
+    thread_local ScratchBuffer<uint16_t> xh_scratch;
+    a.Kp = (K + 31) / 32 * 32;
+    uint16_t* xh = xh_scratch.get(static_cast<size_t>(n_tokens * a.Kp));
+    for (int64_t t = 0; t < n_tokens; t++) {
+      f32_to_bf16_row(x + t * K, K, xh + t * a.Kp);
+      std::memset(xh + t * a.Kp + K, 0, sizeof(uint16_t) * (a.Kp - K));
+    }
+    a.xh = xh;
+  }
+  // Split rows in blocks of 8 so each thread's range starts aligned.
+  const int64_t n_blocks = (N + 7) / 8;
+  const int nth = static_cast<int>(std::min<int64_t>(kernels_threads(), n_blocks));
+#pragma omp parallel num_threads(nth)
+  {
+    const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+    const int64_t r0 = std::min(N, n_blocks * tid / nt * 8), r1 = std::min(N, n_blocks * (tid + 1) / nt * 8);
+    if (r0 < r1) rows_all_tokens(a, n_tokens, r0, r1);
+  }
+}
+
+}  // namespace loam
