@@ -79,10 +79,16 @@ def main():
     ap.add_argument("--kv-heads", type=int, default=2)
     ap.add_argument("--intermediate", type=int, default=768)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--vocab", type=int, default=0,
+                    help="random vocabulary of this size and NO tokenizer files (benchmark shapes)")
+    ap.add_argument("--rope-theta", type=float, default=100000.0)
     args = ap.parse_args()
 
-    tok = json.load(open(os.path.join(TOKENIZER_DIR, "tokenizer.json"), encoding="utf-8"))
-    vocab = len(tok["model"]["vocab"])
+    if args.vocab:
+        vocab = args.vocab
+    else:
+        tok = json.load(open(os.path.join(TOKENIZER_DIR, "tokenizer.json"), encoding="utf-8"))
+        vocab = len(tok["model"]["vocab"])
     H, L, I = args.hidden, args.layers, args.intermediate
     hd = H // args.heads
     rng = np.random.default_rng(args.seed)
@@ -111,7 +117,7 @@ def main():
         "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": H,
         "intermediate_size": I, "num_hidden_layers": L, "num_attention_heads": args.heads,
         "num_key_value_heads": args.kv_heads, "head_dim": hd, "hidden_act": "silu",
-        "max_position_embeddings": 2048, "rms_norm_eps": 1e-5, "rope_theta": 100000.0,
+        "max_position_embeddings": 2048, "rms_norm_eps": 1e-5, "rope_theta": args.rope_theta,
         "rope_scaling": None, "tie_word_embeddings": True, "vocab_size": vocab,
         "bos_token_id": 1, "eos_token_id": 2, "attention_bias": False, "mlp_bias": False,
         "torch_dtype": "float32", "transformers_version": "4.46.0",
@@ -120,12 +126,15 @@ def main():
     json.dump({"bos_token_id": 1, "eos_token_id": 2, "do_sample": False},
               open(os.path.join(args.out, "generation_config.json"), "w"), indent=2)
     write_safetensors(os.path.join(args.out, "model.safetensors"), tensors)
+    n = sum(int(np.prod(a.shape)) for _, a in tensors)
+    if args.vocab:
+        print(f"wrote {args.out}: llama, {L} layers, hidden {H}, vocab {vocab}, {n / 1e6:.1f} M parameters, no tokenizer")
+        return
     shutil.copyfile(os.path.join(TOKENIZER_DIR, "tokenizer.json"), os.path.join(args.out, "tokenizer.json"))
     tc = json.load(open(os.path.join(TOKENIZER_DIR, "tokenizer_config.json"), encoding="utf-8"))
     tc["chat_template"] = CHAT_TEMPLATE
     json.dump(tc, open(os.path.join(args.out, "tokenizer_config.json"), "w", encoding="utf-8"), indent=2,
               ensure_ascii=False)
-    n = sum(int(np.prod(a.shape)) for _, a in tensors)
     print(f"wrote {args.out}: llama, {L} layers, hidden {H}, vocab {vocab}, {n / 1e6:.1f} M parameters")
 
 
