@@ -1,0 +1,213 @@
+#include "tokenizer/bpe.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <queue>
+
+#include "core/error.h"
+#include "tokenizer/utf8.h"
+
+namespace loam {
+namespace {
+
+uint64_t pair_key(int32_t a, int32_t b) {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+}
+
+struct Symbol {
+  int32_t id;
+  int32_t prev;  // index of the previous live symbol, -1 none
+  int32_t next;  // index of the next symbol, -1 none
+  uint32_t len;  // bytes covered; 0 once merged into its left neighbour
+};
+
+struct QueuedMerge {
+  int32_t rank;
+  int32_t pos;
+  int32_t new_id;
+};
+
+// std::priority_queue pops the "largest": lowest rank, then lowest position.
+struct MergeOrder {
+  bool operator()(const QueuedMerge& a, const QueuedMerge& b) const {
+    return a.rank != b.rank ? a.rank > b.rank : a.pos > b.pos;
+  }
+};
+
+// Merges for vocabularies that only have scores (GGUF SentencePiece): every
+// split of a token into two vocab tokens is a merge, higher scores first.
+std::vector<std::pair<std::string, std::string>> merges_from_scores(const TokenizerSpec& spec,
+                                                                    const StringIdMap& vocab) {
+  struct Candidate {
+    float score;
+    int32_t id;
+    size_t split;
+  };
+  std::vector<Candidate> cands;
+  for (size_t id = 0; id < spec.vocab.size() && id < spec.scores.size(); ++id) {
+    const std::string& s = spec.vocab[id];
+    size_t k = 0;
+    while (k < s.size()) {
+      k += utf8_char_len(static_cast<unsigned char>(s[k]));
+      if (k >= s.size()) break;
+      if (vocab.count(std::string_view(s).substr(0, k)) && vocab.count(std::string_view(s).substr(k)))
+        cands.push_back({spec.scores[id], static_cast<int32_t>(id), k});
+    }
+  }
+  std::stable_sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) {
+    return a.score != b.score ? a.score > b.score : a.id < b.id;
+  });
+  std::vector<std::pair<std::string, std::string>> merges;
+  merges.reserve(cands.size());
+  for (const Candidate& c : cands) {
+    const std::string& s = spec.vocab[c.id];
+    merges.emplace_back(s.substr(0, c.split), s.substr(c.split));
+  }
+  return merges;
+}
+
+}  // namespace
+
+BpeModel::BpeModel(const TokenizerSpec& spec, const std::string& where)
+    : byte_fallback_(spec.byte_fallback),
+      unk_id_(spec.unk_id),
+      fuse_unk_(spec.fuse_unk),
+      ignore_merges_(spec.ignore_merges),
+      prefix_(spec.continuing_subword_prefix),
+      suffix_(spec.end_of_word_suffix) {
+  vocab_.reserve(spec.vocab.size());
+  for (size_t id = 0; id < spec.vocab.size(); ++id)
+    if (!spec.vocab[id].empty()) vocab_.emplace(spec.vocab[id], static_cast<int32_t>(id));
+  byte_ids_.fill(-1);
+  for (int b = 0; b < 256; ++b) {
+    char name[8];
+    std::snprintf(name, sizeof(name), "<0x%02X>", b);
+    if (auto it = vocab_.find(std::string_view(name)); it != vocab_.end()) byte_ids_[b] = it->second;
+  }
+  const bool derive = spec.merges.empty() && !spec.scores.empty();
+  const auto derived = derive ? merges_from_scores(spec, vocab_) : decltype(spec.merges){};
+  const auto& merges = derive ? derived : spec.merges;
+  merges_.reserve(merges.size());
+  const size_t prefix_len = prefix_.size();
+  for (size_t rank = 0; rank < merges.size(); ++rank) {
+    const auto& [a, b] = merges[rank];
+    const std::string at = where + ".merges[" + std::to_string(rank) + "]";
+    auto ia = vocab_.find(a), ib = vocab_.find(b);
+    if (ia == vocab_.end()) throw Error(at, "merge token \"" + a + "\" is not in the vocab");
+    if (ib == vocab_.end()) throw Error(at, "merge token \"" + b + "\" is not in the vocab");
+    const std::string merged = a + (b.size() >= prefix_len ? b.substr(prefix_len) : b);
+    auto im = vocab_.find(merged);
+    if (im == vocab_.end()) throw Error(at, "merged token \"" + merged + "\" is not in the vocab");
+    add_merge(ia->second, ib->second, static_cast<int32_t>(rank), im->second);
+  }
+}
+
+void BpeModel::add_merge(int32_t a, int32_t b, int32_t rank, int32_t new_id) {
+  merges_[pair_key(a, b)] = {rank, new_id};  // a repeated pair: the later one wins, as in HF
+}
+
+std::optional<int32_t> BpeModel::vocab_id(std::string_view token) const {
+  auto it = vocab_.find(token);
+  if (it == vocab_.end()) return std::nullopt;
+  return it->second;
+}
+
+void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) const {
+  if (word.empty()) return;
+  if (ignore_merges_) {
+    if (auto it = vocab_.find(word); it != vocab_.end()) {
+      out.push_back(it->second);
+      return;
+    }
+  }
+  const bool cacheable = word.size() <= kCacheMaxWordBytes;
+  if (cacheable) {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    if (auto it = cache_.find(word); it != cache_.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  const size_t start = out.size();
+  merge_word(word, out);
+  if (cacheable) {
+    std::vector<int32_t> ids(out.begin() + static_cast<std::ptrdiff_t>(start), out.end());
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    if (cache_.size() >= kCacheMaxEntries) cache_.clear();
+    cache_.emplace(std::string(word), std::move(ids));
+  }
+}
+
+void BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) const {
+  std::vector<Symbol> syms;
+  syms.reserve(word.size());
+  auto add = [&](int32_t id, uint32_t len) {
+    const int32_t idx = static_cast<int32_t>(syms.size());
+    if (idx > 0) syms.back().next = idx;
+    syms.push_back({id, idx - 1, -1, len});
+  };
+  std::optional<std::pair<int32_t, uint32_t>> unk;  // pending unknown run
+  std::string key;
+  for (size_t i = 0; i < word.size();) {
+    const size_t n = std::min(utf8_char_len(static_cast<unsigned char>(word[i])), word.size() - i);
+    const bool first = i == 0, last = i + n == word.size();
+    std::string_view s = word.substr(i, n);
+    if ((!first && !prefix_.empty()) || (last && !suffix_.empty())) {
+      key.assign(first ? "" : prefix_).append(s).append(last ? suffix_ : "");
+      s = key;
+    }
+    i += n;
+    if (auto it = vocab_.find(s); it != vocab_.end()) {
+      if (unk) add(unk->first, unk->second), unk.reset();
+      add(it->second, static_cast<uint32_t>(n));
+      continue;
+    }
+    if (byte_fallback_ && std::all_of(s.begin(), s.end(), [&](char c) { return byte_ids_[static_cast<unsigned char>(c)] >= 0; })) {
+      for (char c : s) add(byte_ids_[static_cast<unsigned char>(c)], 1);
+      continue;
+    }
+    if (!unk_id_) continue;  // no unk token: the char is dropped
+    if (unk && fuse_unk_) {
+      unk->second += static_cast<uint32_t>(n);
+    } else {
+      if (unk) add(unk->first, unk->second);
+      unk = std::make_pair(*unk_id_, static_cast<uint32_t>(n));
+    }
+  }
+  if (unk) add(unk->first, unk->second);
+
+  std::priority_queue<QueuedMerge, std::vector<QueuedMerge>, MergeOrder> queue;
+  auto lookup = [&](int32_t a, int32_t b) -> const MergeTarget* {
+    auto it = merges_.find(pair_key(a, b));
+    return it == merges_.end() ? nullptr : &it->second;
+  };
+  for (size_t k = 0; k + 1 < syms.size(); ++k)
+    if (const MergeTarget* m = lookup(syms[k].id, syms[k + 1].id))
+      queue.push({m->rank, static_cast<int32_t>(k), m->new_id});
+  while (!queue.empty()) {
+    const QueuedMerge top = queue.top();
+    queue.pop();
+    Symbol& cur = syms[top.pos];
+    if (cur.len == 0 || cur.next < 0) continue;
+    const Symbol right = syms[cur.next];
+    const MergeTarget* m = lookup(cur.id, right.id);
+    if (!m || m->new_id != top.new_id) continue;  // stale entry
+    cur.id = top.new_id;
+    cur.len += right.len;
+    syms[cur.next].len = 0;
+    cur.next = right.next;
+    if (right.next >= 0) syms[right.next].prev = top.pos;
+    if (cur.prev >= 0) {
+      if (const MergeTarget* pm = lookup(syms[cur.prev].id, cur.id))
+        queue.push({pm->rank, cur.prev, pm->new_id});
+    }
+    if (cur.next >= 0) {
+      if (const MergeTarget* nm = lookup(cur.id, syms[cur.next].id))
+        queue.push({nm->rank, top.pos, nm->new_id});
+    }
+  }
+  for (const Symbol& s : syms)
+    if (s.len != 0) out.push_back(s.id);
+}
+
+}  // namespace loam

@@ -1,0 +1,61 @@
+// The BPE model: turns one pre-tokenized word into token ids by splitting it
+// into chars (byte fallback <0xNN> or unk for chars not in the vocab) and
+// applying merges lowest rank first, ties leftmost first — HF's Word::merge_all,
+// a binary heap over a linked list of symbols, O(n log n) in the word length.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tokenizer/tokenizer.h"
+
+namespace loam {
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using StringIdMap = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
+
+class BpeModel {
+ public:
+  // Builds the vocab and merge tables from `spec` (vocab, merges or scores,
+  // byte_fallback, unk, prefixes). Throws loam::Error at `where` for a merge
+  // naming a token missing from the vocab.
+  BpeModel(const TokenizerSpec& spec, const std::string& where);
+
+  // Appends the ids of `word`. Thread-safe (the cache is behind a mutex).
+  void encode_word(std::string_view word, std::vector<int32_t>& out) const;
+
+  std::optional<int32_t> vocab_id(std::string_view token) const;
+
+ private:
+  struct MergeTarget {
+    int32_t rank;
+    int32_t new_id;
+  };
+  void merge_word(std::string_view word, std::vector<int32_t>& out) const;
+  void add_merge(int32_t a, int32_t b, int32_t rank, int32_t new_id);
+
+  StringIdMap vocab_;
+  std::unordered_map<uint64_t, MergeTarget> merges_;  // (left id << 32 | right id) -> target
+  std::array<int32_t, 256> byte_ids_;                 // <0xNN> token ids, -1 missing
+  bool byte_fallback_ = false;
+  std::optional<int32_t> unk_id_;
+  bool fuse_unk_ = false;
+  bool ignore_merges_ = false;
+  std::string prefix_, suffix_;
+
+  static constexpr size_t kCacheMaxWordBytes = 256;
+  static constexpr size_t kCacheMaxEntries = 200000;
+  mutable std::mutex cache_mu_;
+  mutable std::unordered_map<std::string, std::vector<int32_t>, StringHash, std::equal_to<>> cache_;  // GUARDED_BY(cache_mu_)
+};
+
+}  // namespace loam
