@@ -176,8 +176,8 @@ void model_shapes(benchmark::internal::Benchmark* b, std::vector<int64_t> dtypes
 }
 
 BENCHMARK(BM_MemoryRead)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Forward)->Apply([](auto* b) { model_shapes(b, {0, 1, 2, 3}, 0, {1, 4, 16, 512}); });
-BENCHMARK(BM_Forward)->Apply([](auto* b) { model_shapes(b, {1}, 1, {1, 4, 16, 512}); });
+BENCHMARK(BM_Forward)->Apply([](auto* b) { model_shapes(b, {0, 1, 2, 3}, 0, {1, 4, 8, 9, 16, 32, 512}); });
+BENCHMARK(BM_Forward)->Apply([](auto* b) { model_shapes(b, {1}, 1, {1, 4, 8, 9, 16, 32, 512}); });
 BENCHMARK(BM_BackwardInput)->Apply([](auto* b) { model_shapes(b, {0, 1, 3}, 0, {512}); });
 BENCHMARK(BM_BackwardInput)->Apply([](auto* b) { model_shapes(b, {1}, 1, {512}); });
 BENCHMARK(BM_OpenBlasSgemm)->Apply([](auto* b) { model_shapes(b, {0}, 0, {1, 16, 512}); });

@@ -76,50 +76,101 @@ uint32_t bf16_pair(uint16_t lo, uint16_t hi) { return lo | (static_cast<uint32_t
 
 // ---- packing B: np panels starting at column n0, k in [k0, k0 + kc) ----
 
-// Forward, fp32: panel p, row k, lane j = W[n0 + 32p + j][k0 + k].
-void pack_b_forward_f32(const WeightView& w, int64_t k0, int64_t kc, int64_t n0, int64_t np,
-                        float* bp, float* row_tmp) {
-  const int64_t N = w.n_rows;
-  for (int64_t p = 0; p < np; p++) {
-    float* dst = bp + p * kc * kNr;
-    for (int j = 0; j < kNr; j++) {
-      const int64_t n = n0 + p * kNr + j;
-      if (n >= N) {
-        for (int64_t k = 0; k < kc; k++) dst[k * kNr + j] = 0.0f;
-        continue;
-      }
-      const float* src;
-      if (w.dtype == DType::F32) {
-        src = static_cast<const float*>(w.data) + n * w.n_cols + k0;
-      } else {
-        weight_segment_to_f32(w, n, k0, kc, row_tmp);
-        src = row_tmp;
-      }
-      for (int64_t k = 0; k < kc; k++) dst[k * kNr + j] = src[k];
-    }
+// In-register transpose of 16 rows of 16 32-bit lanes: afterwards r[c] holds column c.
+void transpose16x16(__m512i (&r)[16]) {
+  __m512i t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+    r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+    r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+    r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+  }
+  for (int i = 0; i < 4; i++) {
+    t[i] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0x88);
+    t[i + 4] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0xdd);
+    t[i + 8] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0xdd);
+  }
+  for (int i = 0; i < 4; i++) {
+    r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xdd);
+    r[i + 4] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0x88);
+    r[i + 12] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0xdd);
   }
 }
 
+// dst[k * ld + i] = rows[i][k] for i < n_rows (<= 16) and k < n 32-bit words;
+// a null row reads as zeros.
+void transpose_rows(const uint32_t* const (&rows)[16], int n_rows, int64_t n, uint32_t* dst,
+                    int64_t ld) {
+  const __mmask16 lanes = static_cast<__mmask16>((1u << n_rows) - 1);
+  int64_t k = 0;
+  for (; k + 16 <= n; k += 16) {
+    __m512i r[16];
+    for (int i = 0; i < 16; i++)
+      r[i] = i < n_rows && rows[i] ? _mm512_loadu_si512(rows[i] + k) : _mm512_setzero_si512();
+    transpose16x16(r);
+    if (n_rows == 16)
+      for (int c = 0; c < 16; c++) _mm512_storeu_si512(dst + (k + c) * ld, r[c]);
+    else
+      for (int c = 0; c < 16; c++) _mm512_mask_storeu_epi32(dst + (k + c) * ld, lanes, r[c]);
+  }
+  for (; k < n; k++)
+    for (int i = 0; i < n_rows; i++) dst[k * ld + i] = rows[i] ? rows[i][k] : 0;
+}
+
+// Forward, fp32: panel p, row k, lane j = W[n0 + 32p + j][k0 + k].
+// row_tmp holds 16 * kc floats (rows widened to fp32 when W is not F32).
+void pack_b_forward_f32(const WeightView& w, int64_t k0, int64_t kc, int64_t n0, int64_t np,
+                        float* bp, float* row_tmp) {
+  const int64_t N = w.n_rows;
+  for (int64_t p = 0; p < np; p++)
+    for (int h = 0; h < 2; h++) {
+      const uint32_t* rows[16];
+      for (int i = 0; i < 16; i++) {
+        const int64_t n = n0 + p * kNr + h * 16 + i;
+        if (n >= N) {
+          rows[i] = nullptr;
+        } else if (w.dtype == DType::F32) {
+          rows[i] = static_cast<const uint32_t*>(w.data) + n * w.n_cols + k0;
+        } else {
+          weight_segment_to_f32(w, n, k0, kc, row_tmp + i * kc);
+          rows[i] = reinterpret_cast<const uint32_t*>(row_tmp + i * kc);
+        }
+      }
+      transpose_rows(rows, 16, kc, reinterpret_cast<uint32_t*>(bp + p * kc * kNr + h * 16), kNr);
+    }
+}
+
 // Forward, bf16 pairs: panel p, pair kp, lane j = W[n][k0+2kp], W[n][k0+2kp+1].
+// An odd K reads its last pair through row_tmp (16 * kc words) padded with zero.
 void pack_b_forward_bf16(const WeightView& w, int64_t k0, int64_t kc, int64_t n0, int64_t np,
-                         uint32_t* bp) {
+                         uint32_t* bp, uint32_t* row_tmp) {
   const int64_t N = w.n_rows, K = w.n_cols, kcp = ceil_div(kc, 2);
   const uint16_t* W = static_cast<const uint16_t*>(w.data);
-  for (int64_t p = 0; p < np; p++) {
-    uint32_t* dst = bp + p * kcp * kNr;
-    for (int j = 0; j < kNr; j++) {
-      const int64_t n = n0 + p * kNr + j;
-      if (n >= N) {
-        for (int64_t kp = 0; kp < kcp; kp++) dst[kp * kNr + j] = 0;
-        continue;
+  for (int64_t p = 0; p < np; p++)
+    for (int h = 0; h < 2; h++) {
+      const uint32_t* rows[16];
+      for (int i = 0; i < 16; i++) {
+        const int64_t n = n0 + p * kNr + h * 16 + i;
+        const uint16_t* src = W + n * K + k0;
+        if (n >= N) {
+          rows[i] = nullptr;
+        } else if (kc % 2 == 0 && (n * K + k0) % 2 == 0) {
+          rows[i] = reinterpret_cast<const uint32_t*>(src);
+        } else {
+          uint32_t* t = row_tmp + i * kcp;
+          for (int64_t kp = 0; kp < kcp; kp++)
+            t[kp] = bf16_pair(src[2 * kp], 2 * kp + 1 < kc ? src[2 * kp + 1] : 0);
+          rows[i] = t;
+        }
       }
-      const uint16_t* row = W + n * K + k0;
-      for (int64_t kp = 0; kp < kcp; kp++) {
-        const int64_t k = 2 * kp;
-        dst[kp * kNr + j] = bf16_pair(row[k], k0 + k + 1 < K ? row[k + 1] : 0);
-      }
+      transpose_rows(rows, 16, kcp, bp + p * kcp * kNr + h * 16, kNr);
     }
-  }
 }
 
 // Backward, fp32: panel p, row k, lane j = W[k0 + k][n0 + 32p + j].
@@ -157,34 +208,28 @@ void pack_b_backward_bf16(const WeightView& w, int64_t k0, int64_t kc, int64_t n
 
 void pack_a_f32(const float* a, int64_t lda, int64_t M, int64_t k0, int64_t kc, int mr,
                 int64_t tile, float* ap) {
-  float* dst = ap + tile * kc * mr;
+  const uint32_t* rows[16] = {};
   for (int i = 0; i < mr; i++) {
     const int64_t m = tile * mr + i;
-    if (m >= M) {
-      for (int64_t k = 0; k < kc; k++) dst[k * mr + i] = 0.0f;
-      continue;
-    }
-    const float* src = a + m * lda + k0;
-    for (int64_t k = 0; k < kc; k++) dst[k * mr + i] = src[k];
+    rows[i] = m < M ? reinterpret_cast<const uint32_t*>(a + m * lda + k0) : nullptr;
   }
+  transpose_rows(rows, mr, kc, reinterpret_cast<uint32_t*>(ap + tile * kc * mr), mr);
 }
 
+// row_tmp: kMaxMr * (kc + 2) bf16 words for the rounded rows.
 void pack_a_bf16(const float* a, int64_t lda, int64_t M, int64_t k0, int64_t kc, int mr,
-                 int64_t tile, uint32_t* ap) {
+                 int64_t tile, uint32_t* ap, uint16_t* row_tmp) {
   const int64_t kcp = ceil_div(kc, 2);
-  uint32_t* dst = ap + tile * kcp * mr;
+  const uint32_t* rows[16] = {};
   for (int i = 0; i < mr; i++) {
     const int64_t m = tile * mr + i;
-    if (m >= M) {
-      for (int64_t kp = 0; kp < kcp; kp++) dst[kp * mr + i] = 0;
-      continue;
-    }
-    const float* src = a + m * lda + k0;
-    for (int64_t kp = 0; kp < kcp; kp++) {
-      const int64_t k = 2 * kp;
-      dst[kp * mr + i] = bf16_pair(f32_to_bf16(src[k]), k + 1 < kc ? f32_to_bf16(src[k + 1]) : 0);
-    }
+    if (m >= M) continue;
+    uint16_t* t = row_tmp + i * 2 * kcp;
+    f32_to_bf16_row(a + m * lda + k0, kc, t);
+    if (kc % 2) t[kc] = 0;
+    rows[i] = reinterpret_cast<const uint32_t*>(t);
   }
+  transpose_rows(rows, mr, kcp, ap + tile * kcp * mr, mr);
 }
 
 // ---- micro-kernels: C[rows < m_valid][cols < n_valid] (+)= Ap tile · Bp panel ----
@@ -283,7 +328,7 @@ constexpr RunTilesFn kRunTiles[kMaxMr + 1] = {
 void pack_b(const BSource& b, int64_t k0, int64_t kc, int64_t n0, int64_t np, void* bp,
             float* row_tmp) {
   if (b.transposed) {
-    if (b.bf16) pack_b_forward_bf16(*b.w, k0, kc, n0, np, static_cast<uint32_t*>(bp));
+    if (b.bf16) pack_b_forward_bf16(*b.w, k0, kc, n0, np, static_cast<uint32_t*>(bp), reinterpret_cast<uint32_t*>(row_tmp));
     else pack_b_forward_f32(*b.w, k0, kc, n0, np, static_cast<float*>(bp), row_tmp);
   } else {
     if (b.bf16) pack_b_backward_bf16(*b.w, k0, kc, n0, np, static_cast<uint32_t*>(bp));
@@ -307,14 +352,16 @@ void gemm_run(const float* a, int64_t lda, float* c, int64_t ldc, int64_t M, int
   {
     thread_local ScratchBuffer<float> b_scratch, row_scratch;
     void* bp = b_scratch.get(static_cast<size_t>(group * kc_step * kNr));
-    float* row_tmp = row_scratch.get(static_cast<size_t>(kc_step));
+    float* row_tmp = row_scratch.get(static_cast<size_t>(16 * kc_step));
+    thread_local ScratchBuffer<uint16_t> a_row_scratch;
+    uint16_t* a_tmp = a_row_scratch.get(static_cast<size_t>(kMaxMr * (kc_step + 2)));
     const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
     const int64_t p0 = n_panels * tid / nt, p1 = n_panels * (tid + 1) / nt;
     for (int64_t k0 = 0; k0 < K; k0 += kc_step) {
       const int64_t kc = std::min(kc_step, K - k0);
 #pragma omp for schedule(static)
       for (int64_t t = 0; t < n_tiles; t++) {
-        if (b.bf16) pack_a_bf16(a, lda, M, k0, kc, mr, t, static_cast<uint32_t*>(ap));
+        if (b.bf16) pack_a_bf16(a, lda, M, k0, kc, mr, t, static_cast<uint32_t*>(ap), a_tmp);
         else pack_a_f32(a, lda, M, k0, kc, mr, t, static_cast<float*>(ap));
       }
       for (int64_t pg = p0; pg < p1; pg += group) {

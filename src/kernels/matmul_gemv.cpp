@@ -52,8 +52,10 @@ struct LoadF16 {
 
 template <int T, int U>
 void store_sums(__m512 (&acc)[T][U], float* y, int64_t ldy, bool accumulate) {
+  #pragma GCC unroll 8
   for (int t = 0; t < T; t++) {
     __m512 v = acc[t][0];
+    #pragma GCC unroll 8
     for (int u = 1; u < U; u++) v = _mm512_add_ps(v, acc[t][u]);
     const float s = _mm512_reduce_add_ps(v);
     y[t * ldy] = accumulate ? y[t * ldy] + s : s;
@@ -62,21 +64,26 @@ void store_sums(__m512 (&acc)[T][U], float* y, int64_t ldy, bool accumulate) {
 
 // One row against T tokens; U independent accumulator chains along k.
 template <int T, int U, typename Load>
-void row_dense(const Load& load, int64_t row, const float* x, int64_t K, float* y, int64_t ldy,
+void row_dense(const Load load, int64_t row, const float* x, int64_t K, float* y, int64_t ldy,
                bool accumulate) {
   __m512 acc[T][U];
+  #pragma GCC unroll 8
   for (int t = 0; t < T; t++)
+    #pragma GCC unroll 8
     for (int u = 0; u < U; u++) acc[t][u] = _mm512_setzero_ps();
   int64_t k = 0;
   for (; k + 16 * U <= K; k += 16 * U)
+    #pragma GCC unroll 8
     for (int u = 0; u < U; u++) {
       const __m512 wv = load(row, k + 16 * u, 0xffff);
+      #pragma GCC unroll 8
       for (int t = 0; t < T; t++)
         acc[t][u] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + t * K + k + 16 * u), acc[t][u]);
     }
   for (; k < K; k += 16) {
     const __mmask16 m = K - k >= 16 ? 0xffff : static_cast<__mmask16>((1u << (K - k)) - 1);
     const __m512 wv = load(row, k, m);
+    #pragma GCC unroll 8
     for (int t = 0; t < T; t++)
       acc[t][0] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, x + t * K + k), acc[t][0]);
   }
@@ -92,7 +99,9 @@ void row_q8(const uint8_t* w, int64_t row, const float* x, int64_t K, float* y, 
   const int64_t n_blocks = K / kQ8BlockSize;
   const uint8_t* wr = w + row * n_blocks * kQ8BlockBytes;
   __m512 acc[T][U];
+  #pragma GCC unroll 8
   for (int t = 0; t < T; t++)
+    #pragma GCC unroll 8
     for (int u = 0; u < U; u++) acc[t][u] = _mm512_setzero_ps();
   auto block = [&](int64_t b, int u0) {
     const uint8_t* blk = wr + b * kQ8BlockBytes;
@@ -102,6 +111,7 @@ void row_q8(const uint8_t* w, int64_t row, const float* x, int64_t K, float* y, 
     const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
     const __m512 w0 = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(q))));
     const __m512 w1 = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1))));
+    #pragma GCC unroll 8
     for (int t = 0; t < T; t++) {
       acc[t][u0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + t * K + b * 32), acc[t][u0]);
       acc[t][u0 + 1] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + t * K + b * 32 + 16), acc[t][u0 + 1]);
@@ -109,6 +119,7 @@ void row_q8(const uint8_t* w, int64_t row, const float* x, int64_t K, float* y, 
   };
   int64_t b = 0;
   for (; b + U / 2 <= n_blocks; b += U / 2)
+    #pragma GCC unroll 8
     for (int u = 0; u < U / 2; u++) block(b + u, 2 * u);
   for (; b < n_blocks; b++) block(b, 0);
   store_sums<T, U>(acc, y, ldy, accumulate);
@@ -120,18 +131,23 @@ void row_bf16dot(const uint16_t* w, int64_t row, const uint16_t* xh, int64_t K, 
                  float* y, int64_t ldy, bool accumulate) {
   const uint16_t* wr = w + row * K;
   __m512 acc[T][U];
+  #pragma GCC unroll 8
   for (int t = 0; t < T; t++)
+    #pragma GCC unroll 8
     for (int u = 0; u < U; u++) acc[t][u] = _mm512_setzero_ps();
   int64_t k = 0;
   for (; k + 32 * U <= K; k += 32 * U)
+    #pragma GCC unroll 8
     for (int u = 0; u < U; u++) {
       const __m512bh wv = (__m512bh)_mm512_loadu_si512(wr + k + 32 * u);
+      #pragma GCC unroll 8
       for (int t = 0; t < T; t++)
         acc[t][u] = _mm512_dpbf16_ps(acc[t][u], wv, (__m512bh)_mm512_load_si512(xh + t * Kp + k + 32 * u));
     }
   for (; k < K; k += 32) {
     const __mmask32 m = K - k >= 32 ? 0xffffffffu : static_cast<__mmask32>((1u << (K - k)) - 1);
     const __m512bh wv = (__m512bh)_mm512_maskz_loadu_epi16(m, wr + k);
+    #pragma GCC unroll 8
     for (int t = 0; t < T; t++)
       acc[t][0] = _mm512_dpbf16_ps(acc[t][0], wv, (__m512bh)_mm512_load_si512(xh + t * Kp + k));
   }
