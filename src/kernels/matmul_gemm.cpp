@@ -6,10 +6,10 @@
 // Blocking (BLIS-style, sized for Zen 4: 32 KB L1d and 1 MB L2 per core):
 //  - K is cut into blocks of at most kMaxKc. Per K-block all threads pack A
 //    together into tiles of MR rows interleaved along k ([tile][k][MR]).
-//  - Each thread owns a contiguous range of 32-column panels of C (threads
-//    never share outputs). It packs B for a group of its panels
-//    ([panel][k][32], about kBBlockBytes, stays in L2), then for each A tile
-//    (stays in L1) runs the micro-kernel over the group's panels.
+//  - The 32-column panels of C are cut into groups (at least two per thread,
+//    handed out dynamically; threads never share outputs). A thread packs B
+//    for its group ([panel][k][32], at most kBBlockBytes, stays in L2), then
+//    for each A tile (stays in L1) runs the micro-kernel over the group.
 //  - Micro-kernel: MR x 32 outputs in 2*MR zmm accumulators; per k two loads
 //    of B and MR broadcasts of A. MR <= 14 is chosen per call so that equal
 //    tiles cover M (M=512 -> 14, M=16 -> 8, M=9 -> 9).
@@ -17,9 +17,8 @@
 //    and B hold bf16 pairs along k, products by vdpbf16ps into fp32.
 // Weights of every dtype are converted exactly to fp32 while packing B, so the
 // fp32 path is the Exact mode for F32, F16, BF16 and Q8_0.
-#include <omp.h>
-
 #include <algorithm>
+#include <climits>
 #include <cstring>
 
 #include "core/dtype.h"
@@ -37,7 +36,7 @@ namespace {
 constexpr int kNr = 32;                      // columns per panel (two zmm)
 constexpr int kMaxMr = 14;                   // 28 accumulators + 2 B registers
 constexpr int64_t kMaxKc = 640;              // K up to this is a single block
-constexpr int64_t kBBlockBytes = 384 << 10;  // packed B per thread per group
+constexpr int64_t kBBlockBytes = 384 << 10;  // packed B of one panel group
 
 // Where B comes from. Forward: B[k][n] = W[n][k]; backward: B[k][n] = W[k][n].
 struct BSource {
@@ -187,19 +186,28 @@ void pack_b_backward_f32(const WeightView& w, int64_t k0, int64_t kc, int64_t n0
   }
 }
 
-// Backward, bf16 pairs: panel p, pair kp, lane j = W[k0+2kp][c], W[k0+2kp+1][c].
+// Backward, bf16 pairs: panel p, pair kp, lane j = W[k0+2kp][c], W[k0+2kp+1][c]
+// (two rows interleaved word by word).
 void pack_b_backward_bf16(const WeightView& w, int64_t k0, int64_t kc, int64_t n0, int64_t np,
                           uint32_t* bp) {
   const int64_t Ncols = w.n_cols, kcp = ceil_div(kc, 2);
   const uint16_t* W = static_cast<const uint16_t*>(w.data);
+  alignas(64) static constexpr uint16_t kIdx[2][32] = {
+      {0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39,
+       8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47},
+      {16, 48, 17, 49, 18, 50, 19, 51, 20, 52, 21, 53, 22, 54, 23, 55,
+       24, 56, 25, 57, 26, 58, 27, 59, 28, 60, 29, 61, 30, 62, 31, 63}};
+  const __m512i lo_idx = _mm512_load_si512(kIdx[0]), hi_idx = _mm512_load_si512(kIdx[1]);
   for (int64_t p = 0; p < np; p++) {
     uint32_t* dst = bp + p * kcp * kNr;
     const int64_t c0 = n0 + p * kNr, nc = std::min<int64_t>(kNr, Ncols - c0);
+    const __mmask32 m = nc >= 32 ? 0xffffffffu : static_cast<__mmask32>((1u << nc) - 1);
     for (int64_t kp = 0; kp < kcp; kp++) {
       const uint16_t* r0 = W + (k0 + 2 * kp) * Ncols + c0;
-      const uint16_t* r1 = 2 * kp + 1 < kc ? r0 + Ncols : nullptr;
-      for (int64_t j = 0; j < nc; j++) dst[kp * kNr + j] = bf16_pair(r0[j], r1 ? r1[j] : 0);
-      for (int64_t j = nc; j < kNr; j++) dst[kp * kNr + j] = 0;
+      const __m512i a = _mm512_maskz_loadu_epi16(m, r0);
+      const __m512i b = 2 * kp + 1 < kc ? _mm512_maskz_loadu_epi16(m, r0 + Ncols) : _mm512_setzero_si512();
+      _mm512_store_si512(dst + kp * kNr, _mm512_permutex2var_epi16(a, lo_idx, b));
+      _mm512_store_si512(dst + kp * kNr + 16, _mm512_permutex2var_epi16(a, hi_idx, b));
     }
   }
 }
@@ -343,11 +351,19 @@ void gemm_run(const float* a, int64_t lda, float* c, int64_t ldc, int64_t M, int
   const int64_t kc_step = ceil_div(ceil_div(K, ceil_div(K, kMaxKc)), 32) * 32;  // even; Q8_0 blocks
   const int64_t n_panels = ceil_div(N, kNr);
   const int64_t elem = b.bf16 ? 2 : 4;
-  const int64_t group = std::max<int64_t>(1, kBBlockBytes / (kc_step * kNr * elem));
+  const int nth = static_cast<int>(std::min<int64_t>(kernels_threads(), n_panels));
+  // Panel groups, handed out dynamically (balances a busy core): the largest
+  // group whose packed B fits kBBlockBytes among those with the best makespan.
+  const int64_t max_group = std::max<int64_t>(1, kBBlockBytes / (kc_step * kNr * elem));
+  int64_t group = 1, best = INT64_MAX;
+  for (int64_t g = 1; g <= std::min(max_group, n_panels); g++) {
+    const int64_t makespan = ceil_div(ceil_div(n_panels, g), nth) * g;
+    if (makespan <= best) best = makespan, group = g;
+  }
+  const int64_t n_groups = ceil_div(n_panels, group);
   const size_t a_words = static_cast<size_t>(n_tiles * mr * kc_step);  // f32 or bf16 pairs
   thread_local ScratchBuffer<float> a_scratch;
   void* ap = a_scratch.get(a_words);
-  const int nth = static_cast<int>(std::min<int64_t>(kernels_threads(), n_panels));
 #pragma omp parallel num_threads(nth)
   {
     thread_local ScratchBuffer<float> b_scratch, row_scratch;
@@ -355,22 +371,21 @@ void gemm_run(const float* a, int64_t lda, float* c, int64_t ldc, int64_t M, int
     float* row_tmp = row_scratch.get(static_cast<size_t>(16 * kc_step));
     thread_local ScratchBuffer<uint16_t> a_row_scratch;
     uint16_t* a_tmp = a_row_scratch.get(static_cast<size_t>(kMaxMr * (kc_step + 2)));
-    const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
-    const int64_t p0 = n_panels * tid / nt, p1 = n_panels * (tid + 1) / nt;
     for (int64_t k0 = 0; k0 < K; k0 += kc_step) {
       const int64_t kc = std::min(kc_step, K - k0);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 4)
       for (int64_t t = 0; t < n_tiles; t++) {
         if (b.bf16) pack_a_bf16(a, lda, M, k0, kc, mr, t, static_cast<uint32_t*>(ap), a_tmp);
         else pack_a_f32(a, lda, M, k0, kc, mr, t, static_cast<float*>(ap));
       }
-      for (int64_t pg = p0; pg < p1; pg += group) {
-        const int64_t np = std::min(group, p1 - pg);
+      // The implicit barrier of each loop keeps A's packing and use apart.
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t g = 0; g < n_groups; g++) {
+        const int64_t pg = g * group, np = std::min(group, n_panels - pg);
         pack_b(b, k0, kc, pg * kNr, np, bp, row_tmp);
         TileJob job{ap, bp, c, ldc, M, N, pg * kNr, np, kc, n_tiles, accumulate || k0 > 0};
         kRunTiles[mr](job, b.bf16);
       }
-#pragma omp barrier
     }
   }
 }

@@ -5,12 +5,10 @@
 // bandwidth: rows are read one after the other (one sequential stream per
 // thread), each 16-wide weight vector is converted once to fp32 and used for
 // all tokens of a tile (T x U zmm accumulators), then reduced horizontally.
-// Rows are split statically over the threads.
+// Rows are handed to the threads in chunks.
 // Exact mode: weights are widened exactly (bf16 by a shift, f16 by vcvtph2ps,
 // Q8_0 as d*q), fp32 FMAs. Bf16 mode (BF16 weights): x rounded to bf16 once per
 // call, vdpbf16ps on 32 weights at a time.
-#include <omp.h>
-
 #include <algorithm>
 #include <cstring>
 
@@ -213,15 +211,14 @@ void gemv_forward(float* y, const float* x, const WeightView& w, int64_t n_token
     }
     a.xh = xh;
   }
-  // Split rows in blocks of 8 so each thread's range starts aligned.
-  const int64_t n_blocks = (N + 7) / 8;
-  const int nth = static_cast<int>(std::min<int64_t>(kernels_threads(), n_blocks));
-#pragma omp parallel num_threads(nth)
-  {
-    const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
-    const int64_t r0 = std::min(N, n_blocks * tid / nt * 8), r1 = std::min(N, n_blocks * (tid + 1) / nt * 8);
-    if (r0 < r1) rows_all_tokens(a, n_tokens, r0, r1);
-  }
+  // Chunks of rows handed out dynamically (balances a busy core); 64 rows keep
+  // each thread's stream sequential for at least 64 * n_cols elements.
+  constexpr int64_t kChunk = 64;
+  const int64_t n_chunks = (N + kChunk - 1) / kChunk;
+  const int nth = static_cast<int>(std::min<int64_t>(kernels_threads(), n_chunks));
+#pragma omp parallel for num_threads(nth) schedule(dynamic, 1)
+  for (int64_t c = 0; c < n_chunks; c++)
+    rows_all_tokens(a, n_tokens, c * kChunk, std::min(N, (c + 1) * kChunk));
 }
 
 }  // namespace loam
