@@ -49,6 +49,8 @@ uint32_t dtype_to_ggml(const std::string& where, DType t) {
   }
 }
 
+constexpr size_t kGgufMaxNameBytes = 64;  // ggml's GGML_MAX_NAME, terminator included
+
 uint64_t pad_to(uint64_t n, uint64_t a) { return (n + a - 1) / a * a; }
 
 }  // namespace
@@ -148,6 +150,8 @@ void GgufWriter::add_tensor(const std::string& name, DType dtype, const std::vec
   const std::string where = "GGUF tensor " + name;
   for (const Tensor& t : tensors_)
     if (t.name == name) throw Error(where, "added twice");
+  if (name.empty() || name.size() >= kGgufMaxNameBytes)
+    throw Error(where, "name must be 1 to 63 bytes", "llama.cpp refuses longer tensor names (GGML_MAX_NAME)");
   if (shape.size() > 4) throw Error(where, "has " + std::to_string(shape.size()) + " dims; GGUF allows 4");
   Tensor t;
   t.name = name;

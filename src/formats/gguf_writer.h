@@ -39,7 +39,8 @@ class GgufWriter {
   // PyTorch/HF order (written to the file reversed, as ne[]); `data` holds
   // the tensor's bytes as stored (Q8_0: blocks of 32 along the innermost
   // dimension, 34 bytes each). REQUIRES: data outlives write(). Throws Error
-  // naming the tensor for a duplicate name, more than 4 dims, a negative
+  // naming the tensor for a duplicate name, a name of 64+ bytes (llama.cpp's
+  // limit), more than 4 dims, a negative
   // dim, or a Q8_0 innermost dimension not a multiple of 32.
   void add_tensor(const std::string& name, DType dtype, const std::vector<int64_t>& shape, const void* data);
   // Same, but the writer keeps the bytes (which must be the exact size).

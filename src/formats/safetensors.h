@@ -52,7 +52,8 @@ class SafetensorsCheckpoint {
   // Throws Error naming the directory when none of the layouts above is
   // found, naming the index file (and tensor) when it is malformed or names
   // a missing shard, and naming a shard and tensor when a tensor is listed
-  // twice or the index points at a shard that lacks it.
+  // twice or the index points at a shard that lacks it. A path naming a
+  // file rather than a directory is opened with open_file.
   static SafetensorsCheckpoint open_dir(const std::string& dir);
   static SafetensorsCheckpoint open_file(const std::string& path);
 

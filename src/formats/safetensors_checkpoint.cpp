@@ -80,7 +80,10 @@ SafetensorsCheckpoint SafetensorsCheckpoint::open_file(const std::string& path) 
 }
 
 SafetensorsCheckpoint SafetensorsCheckpoint::open_dir(const std::string& dir) {
-  if (!dir_exists(dir)) throw Error(dir, "not a directory");
+  if (!dir_exists(dir)) {
+    if (file_exists(dir)) return open_file(dir);  // a single .safetensors named directly
+    throw Error(dir, "no such directory");
+  }
   const std::string index_path = dir + "/model.safetensors.index.json";
   if (file_exists(index_path)) {
     std::map<std::string, std::string> weight_map = index_parse(index_path);

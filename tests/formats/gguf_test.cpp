@@ -175,6 +175,8 @@ TEST(Gguf, WriterRejectsBadTensors) {
   EXPECT_THROW(w.add_tensor("neg", DType::F32, {-1}, v), Error);
   EXPECT_THROW(w.add_tensor_owned("o", DType::F32, {4}, std::vector<uint8_t>(15)), Error);
   EXPECT_THROW(w.add_tensor("u8", DType::U8, {4}, v), Error);
+  EXPECT_THROW(w.add_tensor(std::string(64, 'n'), DType::F32, {2}, v), Error);
+  EXPECT_NO_THROW(w.add_tensor(std::string(63, 'n'), DType::F32, {2}, v));
 }
 
 TEST(Gguf, LargeStringArrayIsFast) {
@@ -240,7 +242,8 @@ TEST(Gguf, MalformedTensorInfos) {
   expect_error(dup.s, {"m.gguf: tensor w", "twice"});
   // Valid: one F32 tensor, Q4_K listed with its type.
   EXPECT_EQ(parse(one_tensor(0, {4}, 0, 16)).get("w").n_elements(), 4);
-  GgufFile q4k = parse(one_tensor(12, {256, 2}, 0, 288));
+  const std::string q4k_bytes = one_tensor(12, {256, 2}, 0, 288);
+  GgufFile q4k = parse(q4k_bytes);
   EXPECT_EQ(q4k.tensors()[0].n_bytes, 288u);
   EXPECT_FALSE(q4k.tensors()[0].supported);
   EXPECT_EQ(q4k.tensor_type_name(q4k.tensors()[0]), "Q4_K");

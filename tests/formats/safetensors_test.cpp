@@ -103,7 +103,8 @@ TEST(Safetensors, ReadsEveryDtypeAndEmptyTensors) {
   header += R"(,"empty":{"dtype":"F32","shape":[0,4],"data_offsets":[0,0]},"scalar":{"dtype":"F32","shape":[],)"
             "\"data_offsets\":[" + std::to_string(data.size()) + "," + std::to_string(data.size() + 4) + "]}}";
   data += std::string(4, '\0');
-  SafetensorsFile f = parse(st_bytes(header, data));
+  const std::string bytes = st_bytes(header, data);  // outlives the views
+  SafetensorsFile f = parse(bytes);
   for (int i = 0; i < 10; i++) {
     const TensorRef* t = f.find("t" + std::to_string(i));
     ASSERT_NE(t, nullptr);
@@ -161,6 +162,7 @@ TEST(Safetensors, WriteThenOpenRoundTripsBitExactly) {
   // The directory has exactly one *.safetensors: open_dir accepts it.
   SafetensorsCheckpoint ck = SafetensorsCheckpoint::open_dir(dir);
   EXPECT_EQ(ck.names(), (std::vector<std::string>{"h", "ids", "lora_A"}));
+  EXPECT_EQ(SafetensorsCheckpoint::open_dir(path).names().size(), 3u);  // a file path works too
   fs::remove_all(dir);
 }
 
