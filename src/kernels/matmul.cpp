@@ -47,6 +47,10 @@ void weight_row_to_f32(const WeightView& w, int64_t row, float* out) {
 
 void matmul_forward(float* y, const float* x, const WeightView& w, int64_t n_tokens, bool accumulate) {
   if (n_tokens <= 0 || w.n_rows <= 0) return;
+  if (w.n_cols <= 0) {
+    if (!accumulate) std::memset(y, 0, sizeof(float) * n_tokens * w.n_rows);
+    return;
+  }
   const bool bf16 = use_bf16(w);
   if (n_tokens <= kGemvMaxTokens) gemv_forward(y, x, w, n_tokens, accumulate, bf16);
   else gemm_forward(y, x, w, n_tokens, accumulate, bf16);
@@ -55,6 +59,10 @@ void matmul_forward(float* y, const float* x, const WeightView& w, int64_t n_tok
 void matmul_backward_input(float* dx, const float* dy, const WeightView& w, int64_t n_tokens,
                            bool accumulate) {
   if (n_tokens <= 0 || w.n_cols <= 0) return;
+  if (w.n_rows <= 0) {
+    if (!accumulate) std::memset(dx, 0, sizeof(float) * n_tokens * w.n_cols);
+    return;
+  }
   gemm_backward_input(dx, dy, w, n_tokens, accumulate, use_bf16(w));
 }
 

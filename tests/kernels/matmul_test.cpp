@@ -209,6 +209,19 @@ TEST(Matmul, WeightRowToF32DecodesEachDtype) {
   }
 }
 
+TEST(Matmul, EmptyReductionGivesZerosOrKeepsAccumulator) {
+  std::vector<float> y(6, 5.0f);
+  WeightView w{DType::F32, nullptr, 3, 0};
+  matmul_forward(y.data(), nullptr, w, 2, /*accumulate=*/true);
+  for (float v : y) EXPECT_EQ(v, 5.0f);
+  matmul_forward(y.data(), nullptr, w, 2);
+  for (float v : y) EXPECT_EQ(v, 0.0f);
+  std::vector<float> dx(8, 5.0f);
+  WeightView wb{DType::F32, nullptr, 0, 4};
+  matmul_backward_input(dx.data(), nullptr, wb, 2);
+  for (float v : dx) EXPECT_EQ(v, 0.0f);
+}
+
 TEST(Matmul, PrecisionSwitchIsProcessWide) {
   EXPECT_EQ(matmul_precision(), MatmulPrecision::Exact);
   matmul_set_precision(MatmulPrecision::Bf16);
