@@ -10,6 +10,14 @@
 namespace loam {
 namespace {
 
+constexpr const char* kMetaspace = "\xE2\x96\x81";  // "▁"
+
+size_t last_char_start(std::string_view s) {
+  size_t i = s.size() - 1;
+  while (i > 0 && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) --i;
+  return i;
+}
+
 uint64_t pair_key(int32_t a, int32_t b) {
   return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
 }
@@ -100,6 +108,37 @@ BpeModel::BpeModel(const TokenizerSpec& spec, const std::string& where)
     if (im == vocab_.end()) throw Error(at, "merged token \"" + merged + "\" is not in the vocab");
     add_merge(ia->second, ib->second, static_cast<int32_t>(rank), im->second);
   }
+  init_chunking(merges);
+}
+
+void BpeModel::init_chunking(const std::vector<std::pair<std::string, std::string>>& merges) {
+  chunk_at_metaspace_ = prefix_.empty() && suffix_.empty() && vocab_.count(std::string_view(kMetaspace));
+  if (!chunk_at_metaspace_) return;
+  for (const auto& [a, b] : merges) {
+    if (b.rfind(kMetaspace, 0) != 0 || a.empty()) continue;
+    const size_t last = last_char_start(a);
+    const std::string c = a.substr(last);
+    if (c == kMetaspace) continue;
+    if (std::find(glue_chars_.begin(), glue_chars_.end(), c) == glue_chars_.end()) glue_chars_.push_back(c);
+  }
+}
+
+// End of the chunk starting at `begin`: the next "▁" whose preceding char is
+// itself a vocab token (so the symbol before the cut ends with it) and not a
+// glue char; or the end of the word.
+size_t BpeModel::next_chunk_end(std::string_view word, size_t begin) const {
+  const std::string_view ms(kMetaspace);
+  size_t prev = begin;  // start of the previous char
+  size_t i = begin + utf8_char_len(static_cast<unsigned char>(word[begin]));
+  while (i < word.size()) {
+    if (word.compare(i, ms.size(), ms) == 0 && word.compare(prev, ms.size(), ms) != 0) {
+      const std::string_view c = word.substr(prev, i - prev);
+      if (vocab_.count(c) && std::find(glue_chars_.begin(), glue_chars_.end(), c) == glue_chars_.end()) return i;
+    }
+    prev = i;
+    i += utf8_char_len(static_cast<unsigned char>(word[i]));
+  }
+  return word.size();
 }
 
 void BpeModel::add_merge(int32_t a, int32_t b, int32_t rank, int32_t new_id) {
@@ -120,6 +159,18 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) con
       return;
     }
   }
+  if (!chunk_at_metaspace_) {
+    encode_chunk(word, out);
+    return;
+  }
+  for (size_t begin = 0; begin < word.size();) {
+    const size_t end = next_chunk_end(word, begin);
+    encode_chunk(word.substr(begin, end - begin), out);
+    begin = end;
+  }
+}
+
+void BpeModel::encode_chunk(std::string_view word, std::vector<int32_t>& out) const {
   const bool cacheable = word.size() <= kCacheMaxWordBytes;
   if (cacheable) {
     std::lock_guard<std::mutex> lock(cache_mu_);
@@ -146,7 +197,8 @@ void BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) cons
     if (idx > 0) syms.back().next = idx;
     syms.push_back({id, idx - 1, -1, len});
   };
-  std::optional<std::pair<int32_t, uint32_t>> unk;  // pending unknown run
+  int32_t unk = -1;      // pending unknown run: its id (-1 none) ...
+  uint32_t unk_len = 0;  // ... and bytes
   std::string key;
   for (size_t i = 0; i < word.size();) {
     const size_t n = std::min(utf8_char_len(static_cast<unsigned char>(word[i])), word.size() - i);
@@ -158,7 +210,7 @@ void BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) cons
     }
     i += n;
     if (auto it = vocab_.find(s); it != vocab_.end()) {
-      if (unk) add(unk->first, unk->second), unk.reset();
+      if (unk >= 0) add(unk, unk_len), unk = -1;
       add(it->second, static_cast<uint32_t>(n));
       continue;
     }
@@ -167,14 +219,15 @@ void BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) cons
       continue;
     }
     if (!unk_id_) continue;  // no unk token: the char is dropped
-    if (unk && fuse_unk_) {
-      unk->second += static_cast<uint32_t>(n);
+    if (unk >= 0 && fuse_unk_) {
+      unk_len += static_cast<uint32_t>(n);
     } else {
-      if (unk) add(unk->first, unk->second);
-      unk = std::make_pair(*unk_id_, static_cast<uint32_t>(n));
+      if (unk >= 0) add(unk, unk_len);
+      unk = *unk_id_;
+      unk_len = static_cast<uint32_t>(n);
     }
   }
-  if (unk) add(unk->first, unk->second);
+  if (unk >= 0) add(unk, unk_len);
 
   std::priority_queue<QueuedMerge, std::vector<QueuedMerge>, MergeOrder> queue;
   auto lookup = [&](int32_t a, int32_t b) -> const MergeTarget* {

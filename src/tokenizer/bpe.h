@@ -40,7 +40,10 @@ class BpeModel {
     int32_t rank;
     int32_t new_id;
   };
+  void encode_chunk(std::string_view chunk, std::vector<int32_t>& out) const;
   void merge_word(std::string_view word, std::vector<int32_t>& out) const;
+  void init_chunking(const std::vector<std::pair<std::string, std::string>>& merges);
+  size_t next_chunk_end(std::string_view word, size_t begin) const;
   void add_merge(int32_t a, int32_t b, int32_t rank, int32_t new_id);
 
   StringIdMap vocab_;
@@ -51,6 +54,12 @@ class BpeModel {
   bool fuse_unk_ = false;
   bool ignore_merges_ = false;
   std::string prefix_, suffix_;
+  // SentencePiece words are whole sentences; they are merged in chunks that
+  // start at each "▁" run. Exact because no merge joins a symbol ending in
+  // char c to one starting with "▁" unless c is in glue_chars_ (computed from
+  // the merges; Gemma has ">" + "▁</"), and there the chunk is not cut.
+  bool chunk_at_metaspace_ = false;
+  std::vector<std::string> glue_chars_;
 
   static constexpr size_t kCacheMaxWordBytes = 256;
   static constexpr size_t kCacheMaxEntries = 200000;

@@ -22,10 +22,10 @@ class TokenizerImpl {
  public:
   explicit TokenizerImpl(TokenizerSpec s)
       : spec(std::move(s)),
-        normalizer(spec.normalizer, "normalizer"),
-        pre_tokenizer(spec.pre_tokenizer, "pre_tokenizer"),
-        bpe(spec, "model"),
-        decoder(spec.decoder, "decoder") {
+        normalizer(spec.normalizer, spec.origin + ": normalizer"),
+        pre_tokenizer(spec.pre_tokenizer, spec.origin + ": pre_tokenizer"),
+        bpe(spec, spec.origin + ": model"),
+        decoder(spec.decoder, spec.origin + ": decoder") {
     std::vector<AddedToken> raw, norm;
     std::vector<std::string> raw_patterns, norm_patterns;
     // HF searches special tokens first, then the others, each in file order.

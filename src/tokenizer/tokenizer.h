@@ -98,6 +98,9 @@ struct DecoderStep {
 };
 
 struct TokenizerSpec {
+  // Where this spec came from ("…/tokenizer.json", "model.gguf"); prefixes
+  // the errors the Tokenizer constructor throws.
+  std::string origin = "tokenizer";
   TokenizerKind kind = TokenizerKind::ByteLevelBpe;
   // Token string per id (byte-level tokens in their mapped form, "Ġthe").
   // Ids with no vocab entry (holes, or ids only added tokens have) are "".

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "tokenizer/text_matcher.h"
 #include "tokenizer/tokenizer.h"
 
 namespace loam {
@@ -62,7 +63,11 @@ std::string component_type(const Ctx& c, const json& j, const std::string& path)
 TextPattern parse_pattern(const Ctx& c, const json& j, const std::string& path) {
   const json& p = field(c, j, "pattern", path);
   if (p.is_object() && p.contains("String") && p.at("String").is_string()) return {false, p.at("String").get<std::string>()};
-  if (p.is_object() && p.contains("Regex") && p.at("Regex").is_string()) return {true, p.at("Regex").get<std::string>()};
+  if (p.is_object() && p.contains("Regex") && p.at("Regex").is_string()) {
+    TextPattern pattern{true, p.at("Regex").get<std::string>()};
+    TextMatcher(pattern, c.origin + ": " + path + ".pattern");  // compiles it: a bad regex fails here
+    return pattern;
+  }
   c.fail(path + ".pattern", "expected {\"String\": ...} or {\"Regex\": ...}");
 }
 
@@ -326,6 +331,7 @@ TokenizerSpec tokenizer_spec_from_json(const json& j, const std::string& origin)
   const Ctx c{origin};
   if (!j.is_object()) c.fail("", "expected a JSON object at the top level");
   TokenizerSpec spec;
+  spec.origin = origin;
   parse_model(c, j, spec);
   parse_added_tokens(c, j, spec);
   if (j.contains("normalizer")) parse_normalizer(c, j.at("normalizer"), "normalizer", spec.normalizer);
