@@ -9,6 +9,7 @@
 //   build-mm/bench/matmul_bench --benchmark_filter=... --benchmark_repetitions=3
 #include <benchmark/benchmark.h>
 #include <cblas.h>
+#include <immintrin.h>
 #include <omp.h>
 
 #include <cstdlib>
@@ -145,7 +146,8 @@ void BM_OpenBlasSgemm(benchmark::State& state) {
   set_counters(state, 2.0 * T * N * K, ws.bytes());
 }
 
-// STREAM-like read: sum of a 512 MB array, all kernel threads.
+// STREAM-like read: sum of a 512 MB array, all kernel threads, four
+// independent zmm accumulators per thread (one would be add-latency bound).
 void BM_MemoryRead(benchmark::State& state) {
   const size_t n = (size_t(512) << 20) / sizeof(float);
   std::unique_ptr<float[]> a(new float[n]);
@@ -155,10 +157,14 @@ void BM_MemoryRead(benchmark::State& state) {
     double s = 0;
 #pragma omp parallel for reduction(+ : s) num_threads(kernels_threads()) schedule(static)
     for (size_t b = 0; b < n; b += 4096) {
-      float acc[16] = {};
-      for (size_t i = b; i < b + 4096; i += 16)
-        for (int j = 0; j < 16; j++) acc[j] += a[i + j];
-      for (int j = 0; j < 16; j++) s += acc[j];
+      __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      for (size_t i = b; i < b + 4096; i += 64) {
+        a0 = _mm512_add_ps(a0, _mm512_loadu_ps(&a[i]));
+        a1 = _mm512_add_ps(a1, _mm512_loadu_ps(&a[i + 16]));
+        a2 = _mm512_add_ps(a2, _mm512_loadu_ps(&a[i + 32]));
+        a3 = _mm512_add_ps(a3, _mm512_loadu_ps(&a[i + 48]));
+      }
+      s += _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
     }
     total += s;
     benchmark::DoNotOptimize(total);

@@ -106,13 +106,20 @@ void row_q8(const uint8_t* w, int64_t row, const float* x, int64_t K, float* y, 
     uint16_t dh;
     std::memcpy(&dh, blk, 2);
     const __m512 d = _mm512_set1_ps(_cvtsh_ss(dh));
-    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
-    const __m512 w0 = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(q))));
-    const __m512 w1 = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1))));
-    #pragma GCC unroll 8
-    for (int t = 0; t < T; t++) {
-      acc[t][u0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + t * K + b * 32), acc[t][u0]);
-      acc[t][u0 + 1] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + t * K + b * 32 + 16), acc[t][u0 + 1]);
+    // Two 16-byte loads fold into vpmovsxbd (one 32-byte load would need an extract).
+    const __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2))));
+    const __m512 q1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 18))));
+    if constexpr (T == 1) {
+      // One token: d * (q·x) per block, one multiply fewer than (d*q)·x.
+      const __m512 s = _mm512_fmadd_ps(q1, _mm512_loadu_ps(x + b * 32 + 16), _mm512_mul_ps(q0, _mm512_loadu_ps(x + b * 32)));
+      acc[0][u0] = _mm512_fmadd_ps(s, d, acc[0][u0]);
+    } else {
+      const __m512 w0 = _mm512_mul_ps(d, q0), w1 = _mm512_mul_ps(d, q1);
+#pragma GCC unroll 8
+      for (int t = 0; t < T; t++) {
+        acc[t][u0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + t * K + b * 32), acc[t][u0]);
+        acc[t][u0 + 1] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + t * K + b * 32 + 16), acc[t][u0 + 1]);
+      }
     }
   };
   int64_t b = 0;
