@@ -168,7 +168,7 @@ Value index_of(const Value& self, int64_t k) {
 Value member_get(const Value& object, const Value& key) {
   if (object.is_dict()) {
     if (key.kind != Kind::String) {
-      fail(std::string("cannot index a ") + kind_name(object.kind) + " with a " + kind_name(key.kind));
+      fail(std::string("cannot index ") + a_kind(object.kind) + " with " + a_kind(key.kind));
     }
     if (const Value* v = object.obj->get(key.s)) return *v;
     return object.kind == Kind::Object ? dict_method(object, key.s) : Value::undefined();
@@ -178,10 +178,10 @@ Value member_get(const Value& object, const Value& key) {
     if (key.kind == Kind::String) {
       return object.is_list() ? list_method(object, key.s) : string_method(object, key.s);
     }
-    fail(std::string("cannot index a ") + kind_name(object.kind) + " with a " + kind_name(key.kind));
+    fail(std::string("cannot index ") + a_kind(object.kind) + " with " + a_kind(key.kind));
   }
   if (key.kind != Kind::String) {
-    fail(std::string("cannot index a ") + kind_name(object.kind) + " with a " + kind_name(key.kind));
+    fail(std::string("cannot index ") + a_kind(object.kind) + " with " + a_kind(key.kind));
   }
   return Value::undefined();
 }
@@ -225,7 +225,7 @@ Value g_namespace(const CallArgs& a, Scope&) {
         o.set((*p.arr)[0].s, (*p.arr)[1]);
       }
     } else {
-      fail(std::string("namespace() cannot take a ") + kind_name(src.kind));
+      fail(std::string("namespace() cannot take ") + a_kind(src.kind));
     }
   }
   for (const auto& [k, v] : a.keyword) o.set(k, v);

@@ -96,7 +96,7 @@ Array iteration_items(const Value& v) {
       return chars;
     }
     case Kind::Undefined: return {};  // jinja2: an undefined iterates as empty
-    default: fail(std::string("cannot iterate over a ") + kind_name(v.kind));
+    default: fail(std::string("cannot iterate over ") + a_kind(v.kind));
   }
 }
 
@@ -105,7 +105,7 @@ void bind_target(const Node& target, const Value& item, Scope& scope) {
     scope.set(target.str, item);
     return;
   }
-  if (!item.is_list()) fail(std::string("cannot unpack a ") + kind_name(item.kind));
+  if (!item.is_list()) fail(std::string("cannot unpack ") + a_kind(item.kind));
   size_t want = target.items.size(), have = item.arr->size();
   if (want != have) {
     fail(std::string("too ") + (want > have ? "few" : "many") + " items to unpack (expected " +
@@ -182,7 +182,7 @@ void Evaluator::exec_set(const Node& n, Scope& scope) {
   if (target.kind == NodeKind::Member) {
     Value object = eval(*target.a, scope);
     if (object.kind != Kind::Namespace) {
-      fail_at(target, std::string("cannot set an attribute of a ") + kind_name(object.kind) +
+      fail_at(target, std::string("cannot set an attribute of ") + a_kind(object.kind) +
                           " (only of a namespace())");
     }
     object.obj->set(target.b->str, std::move(v));
@@ -357,7 +357,7 @@ std::vector<size_t> slice_indices(int64_t len, std::optional<int64_t> start,
 
 Value Evaluator::eval_slice(const Value& object, const Node& slice, Scope& scope) {
   if (!object.is_list() && object.kind != Kind::String) {
-    fail(std::string("cannot slice a ") + kind_name(object.kind));
+    fail(std::string("cannot slice ") + a_kind(object.kind));
   }
   auto bound = [&](const NodePtr& part, const char* what) -> std::optional<int64_t> {
     if (!part) return std::nullopt;
@@ -395,7 +395,7 @@ CallArgs Evaluator::eval_args(const std::vector<NodePtr>& args, Scope& scope) {
       add_keyword(*a, a->str, eval(*a->a, scope));
     } else if (a->kind == NodeKind::Spread) {
       Value v = eval(*a->a, scope);
-      if (!v.is_list()) fail_at(*a, std::string("cannot unpack a ") + kind_name(v.kind) + " with *");
+      if (!v.is_list()) fail_at(*a, std::string("cannot unpack ") + a_kind(v.kind) + " with *");
       out.positional.insert(out.positional.end(), v.arr->begin(), v.arr->end());
     } else if (a->kind == NodeKind::KwSpread) {
       Value v = eval(*a->a, scope);
@@ -427,14 +427,14 @@ Value Evaluator::eval_call(const Node& n, Scope& scope) {
       if (callee.kind == NodeKind::Name) {
         fail("'" + callee.str + (fn.is(Kind::Undefined) ? "' is undefined" : "' is not callable"));
       }
-      fail(std::string("cannot call a ") + kind_name(fn.kind));
+      fail(std::string("cannot call ") + a_kind(fn.kind));
     }
   }
   return call_value(fn, args, scope);
 }
 
 Value Evaluator::call_value(const Value& fn, const CallArgs& args, Scope& scope) {
-  if (fn.kind != Kind::Function) fail(std::string("cannot call a ") + kind_name(fn.kind));
+  if (fn.kind != Kind::Function) fail(std::string("cannot call ") + a_kind(fn.kind));
   return fn.fn->call(args, scope);
 }
 

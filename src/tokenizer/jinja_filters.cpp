@@ -15,7 +15,7 @@ namespace {
 using FilterFn = Value (*)(Evaluator&, std::string_view, const Value&, const CallArgs&, Scope&);
 
 [[noreturn]] void bad_operand(std::string_view filter, const Value& v) {
-  fail("filter '" + std::string(filter) + "' does not apply to a " + kind_name(v.kind));
+  fail("filter '" + std::string(filter) + "' does not apply to " + a_kind(v.kind));
 }
 
 bool arg_bool(const CallArgs& a, size_t index, std::string_view name, bool fallback) {
@@ -538,7 +538,7 @@ bool test_apply(std::string_view name, const Value& v, const CallArgs& a) {
   if (name == "lower") return v.is(Kind::String) && v.s == text_lower(v.s);
   if (name == "upper") return v.is(Kind::String) && v.s == text_upper(v.s);
   if (name == "odd" || name == "even") {
-    if (!v.is(Kind::Int)) fail("test '" + std::string(name) + "' needs an integer, got a " + kind_name(v.kind));
+    if (!v.is(Kind::Int)) fail("test '" + std::string(name) + "' needs an integer, got " + a_kind(v.kind));
     return (v.i % 2 != 0) == (name == "odd");
   }
   if (!test_exists(name)) fail("unsupported test '" + std::string(name) + "'");

@@ -109,6 +109,13 @@ const char* kind_name(Kind k) {
   return "?";
 }
 
+std::string a_kind(Kind k) {
+  if (k == Kind::Null) return "none";
+  if (k == Kind::Undefined) return "an undefined value";
+  if (k == Kind::Int) return "an integer";
+  return std::string("a ") + kind_name(k);
+}
+
 bool value_truthy(const Value& v) {
   switch (v.kind) {
     case Kind::Undefined:

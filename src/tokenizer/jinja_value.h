@@ -96,6 +96,8 @@ struct Function {
 
 // "string", "integer", "list", ... for error messages.
 const char* kind_name(Kind k);
+// The same with an article: "a string", "an integer", "none", "an undefined value".
+std::string a_kind(Kind k);
 
 bool value_truthy(const Value& v);
 // What `{{ v }}` prints (none/undefined print nothing; callers skip them).
