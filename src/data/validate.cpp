@@ -185,6 +185,33 @@ void Scanner::record(Record& r) {
 
 }  // namespace
 
+nlohmann::json validation_report_to_json(const ValidationReport& r) {
+  nlohmann::json issues = nlohmann::json::array();
+  for (const Issue& i : r.issues) {
+    nlohmann::json j = {{"severity", i.severity == Severity::Error ? "error" : "warning"},
+                        {"file", i.file},
+                        {"message", i.message}};
+    if (i.line > 0) j["line"] = i.line;
+    if (!i.field.empty()) j["field"] = i.field;
+    issues.push_back(std::move(j));
+  }
+  nlohmann::json labels = nlohmann::json::object();
+  for (const auto& [label, n] : r.labels) labels[label] = n;
+  return {{"file", r.uri},
+          {"path", r.path},
+          {"ok", r.ok()},
+          {"format", r.format ? nlohmann::json(format_name(*r.format)) : nlohmann::json(nullptr)},
+          {"task", r.task() ? nlohmann::json(task_name(*r.task())) : nlohmann::json(nullptr)},
+          {"records", r.n_records},
+          {"examples", r.n_examples},
+          {"errors", r.n_errors},
+          {"warnings", r.n_warnings},
+          {"duplicates", r.n_duplicates},
+          {"issues", std::move(issues)},
+          {"issues_omitted", r.n_errors + r.n_warnings - r.issues.size()},
+          {"labels", std::move(labels)}};
+}
+
 uint64_t example_hash(const Example& e) {
   Fnv h;
   char f = char(e.format);

@@ -74,6 +74,11 @@ struct Dataset {
 // Throws Error listing the first 10 errors when the file has any.
 Dataset dataset_load(const std::string& uri, const DatasetOptions& options);
 
+// The report as one JSON document (`loam data validate --json`): file,
+// format, task, counts, issues [{severity, file, line, field, message}],
+// labels.
+nlohmann::json validation_report_to_json(const ValidationReport& r);
+
 // Stable 64-bit hash of an example's content (format, roles, texts, ids).
 uint64_t example_hash(const Example& e);
 
