@@ -1,0 +1,53 @@
+#include "train/sft_data.h"
+
+#include "core/error.h"
+#include "data/sft_tokenize.h"
+#include "data/validate.h"
+
+namespace loam {
+namespace {
+
+std::vector<SftSequence> load_split(const std::string& uri, const SftConfig& cfg, const ModelText& text,
+                                    int32_t vocab, int64_t& n_truncated) {
+  DatasetOptions opt;
+  opt.vocab_size = vocab;
+  Dataset d = dataset_load(uri, opt);  // throws, listing FILE:LINE:FIELD errors
+  if (d.report.task() && *d.report.task() == Task::Preference)
+    throw Error(uri, "holds preference pairs", "use loam tune preference for chosen/rejected data");
+  std::vector<SftSequence> out;
+  out.reserve(d.examples.size());
+  for (const Example& e : d.examples) {
+    TokenizedExample t;
+    try {
+      t = sft_tokenize(e, text, cfg.max_seq_length);
+    } catch (const Error& err) {
+      throw Error(d.report.path + ":" + std::to_string(e.line), err.what());
+    }
+    if (t.truncated) n_truncated++;
+    if (t.n_scored() == 0) continue;  // nothing left to learn after truncation
+    out.push_back({std::move(t.input_ids), std::move(t.labels)});
+  }
+  if (out.empty()) throw Error(uri, "no example has a token to train on");
+  return out;
+}
+
+}  // namespace
+
+SftData sft_data_load(const SftConfig& cfg, const ModelText& text, int32_t vocab) {
+  SftData d;
+  d.train = load_split(cfg.train_path, cfg, text, vocab, d.n_truncated);
+  int64_t ignored = 0;
+  if (!cfg.validation_path.empty()) d.validation = load_split(cfg.validation_path, cfg, text, vocab, ignored);
+  return d;
+}
+
+SftFormat sft_format_of(const ModelText& text) {
+  SftFormat f;
+  if (text.chat_template) f.chat_template = text.chat_template->source();
+  f.eos_ids = text.eos_ids;
+  f.bos_token = text.bos_token;
+  f.eos_token = text.eos_token;
+  return f;
+}
+
+}  // namespace loam
