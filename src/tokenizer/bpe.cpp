@@ -18,10 +18,6 @@ size_t last_char_start(std::string_view s) {
   return i;
 }
 
-uint64_t pair_key(int32_t a, int32_t b) {
-  return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
-}
-
 struct Symbol {
   int32_t id;
   int32_t prev;  // index of the previous live symbol, -1 none
@@ -45,7 +41,7 @@ struct MergeOrder {
 // Merges for vocabularies that only have scores (GGUF SentencePiece): every
 // split of a token into two vocab tokens is a merge, higher scores first.
 std::vector<std::pair<std::string, std::string>> merges_from_scores(const TokenizerSpec& spec,
-                                                                    const StringIdMap& vocab) {
+                                                                    const TokenIndex& vocab) {
   struct Candidate {
     float score;
     int32_t id;
@@ -58,7 +54,7 @@ std::vector<std::pair<std::string, std::string>> merges_from_scores(const Tokeni
     while (k < s.size()) {
       k += utf8_char_len(static_cast<unsigned char>(s[k]));
       if (k >= s.size()) break;
-      if (vocab.count(std::string_view(s).substr(0, k)) && vocab.count(std::string_view(s).substr(k)))
+      if (vocab.find(std::string_view(s).substr(0, k)) >= 0 && vocab.find(std::string_view(s).substr(k)) >= 0)
         cands.push_back({spec.scores[id], static_cast<int32_t>(id), k});
     }
   }
@@ -83,36 +79,34 @@ BpeModel::BpeModel(const TokenizerSpec& spec, const std::string& where)
       ignore_merges_(spec.ignore_merges),
       prefix_(spec.continuing_subword_prefix),
       suffix_(spec.end_of_word_suffix) {
-  vocab_.reserve(spec.vocab.size());
-  for (size_t id = 0; id < spec.vocab.size(); ++id)
-    if (!spec.vocab[id].empty()) vocab_.emplace(spec.vocab[id], static_cast<int32_t>(id));
-  byte_ids_.fill(-1);
+  vocab_.build(spec.vocab);
   for (int b = 0; b < 256; ++b) {
     char name[8];
     std::snprintf(name, sizeof(name), "<0x%02X>", b);
-    if (auto it = vocab_.find(std::string_view(name)); it != vocab_.end()) byte_ids_[b] = it->second;
+    byte_ids_[b] = vocab_.find(name);
   }
   const bool derive = spec.merges.empty() && !spec.scores.empty();
   const auto derived = derive ? merges_from_scores(spec, vocab_) : decltype(spec.merges){};
   const auto& merges = derive ? derived : spec.merges;
   merges_.reserve(merges.size());
   const size_t prefix_len = prefix_.size();
+  std::string merged;
   for (size_t rank = 0; rank < merges.size(); ++rank) {
     const auto& [a, b] = merges[rank];
-    const std::string at = where + ".merges[" + std::to_string(rank) + "]";
-    auto ia = vocab_.find(a), ib = vocab_.find(b);
-    if (ia == vocab_.end()) throw Error(at, "merge token \"" + a + "\" is not in the vocab");
-    if (ib == vocab_.end()) throw Error(at, "merge token \"" + b + "\" is not in the vocab");
-    const std::string merged = a + (b.size() >= prefix_len ? b.substr(prefix_len) : b);
-    auto im = vocab_.find(merged);
-    if (im == vocab_.end()) throw Error(at, "merged token \"" + merged + "\" is not in the vocab");
-    add_merge(ia->second, ib->second, static_cast<int32_t>(rank), im->second);
+    auto at = [&] { return where + ".merges[" + std::to_string(rank) + "]"; };
+    const int32_t ia = vocab_.find(a), ib = vocab_.find(b);
+    if (ia < 0) throw Error(at(), "merge token \"" + a + "\" is not in the vocab");
+    if (ib < 0) throw Error(at(), "merge token \"" + b + "\" is not in the vocab");
+    merged.assign(a).append(b.size() >= prefix_len ? std::string_view(b).substr(prefix_len) : std::string_view(b));
+    const int32_t im = vocab_.find(merged);
+    if (im < 0) throw Error(at(), "merged token \"" + merged + "\" is not in the vocab");
+    merges_.insert(ia, ib, {static_cast<int32_t>(rank), im});  // a repeated pair: the later wins, as in HF
   }
   init_chunking(merges);
 }
 
 void BpeModel::init_chunking(const std::vector<std::pair<std::string, std::string>>& merges) {
-  chunk_at_metaspace_ = prefix_.empty() && suffix_.empty() && vocab_.count(std::string_view(kMetaspace));
+  chunk_at_metaspace_ = prefix_.empty() && suffix_.empty() && vocab_.find(kMetaspace) >= 0;
   if (!chunk_at_metaspace_) return;
   for (const auto& [a, b] : merges) {
     if (b.rfind(kMetaspace, 0) != 0 || a.empty()) continue;
@@ -133,7 +127,7 @@ size_t BpeModel::next_chunk_end(std::string_view word, size_t begin) const {
   while (i < word.size()) {
     if (word.compare(i, ms.size(), ms) == 0 && word.compare(prev, ms.size(), ms) != 0) {
       const std::string_view c = word.substr(prev, i - prev);
-      if (vocab_.count(c) && std::find(glue_chars_.begin(), glue_chars_.end(), c) == glue_chars_.end()) return i;
+      if (vocab_.find(c) >= 0 && std::find(glue_chars_.begin(), glue_chars_.end(), c) == glue_chars_.end()) return i;
     }
     prev = i;
     i += utf8_char_len(static_cast<unsigned char>(word[i]));
@@ -141,21 +135,17 @@ size_t BpeModel::next_chunk_end(std::string_view word, size_t begin) const {
   return word.size();
 }
 
-void BpeModel::add_merge(int32_t a, int32_t b, int32_t rank, int32_t new_id) {
-  merges_[pair_key(a, b)] = {rank, new_id};  // a repeated pair: the later one wins, as in HF
-}
-
 std::optional<int32_t> BpeModel::vocab_id(std::string_view token) const {
-  auto it = vocab_.find(token);
-  if (it == vocab_.end()) return std::nullopt;
-  return it->second;
+  const int32_t id = vocab_.find(token);
+  if (id < 0) return std::nullopt;
+  return id;
 }
 
 void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) const {
   if (word.empty()) return;
   if (ignore_merges_) {
-    if (auto it = vocab_.find(word); it != vocab_.end()) {
-      out.push_back(it->second);
+    if (const int32_t id = vocab_.find(word); id >= 0) {
+      out.push_back(id);
       return;
     }
   }
@@ -209,9 +199,9 @@ void BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) cons
       s = key;
     }
     i += n;
-    if (auto it = vocab_.find(s); it != vocab_.end()) {
+    if (const int32_t id = vocab_.find(s); id >= 0) {
       if (unk >= 0) add(unk, unk_len), unk = -1;
-      add(it->second, static_cast<uint32_t>(n));
+      add(id, static_cast<uint32_t>(n));
       continue;
     }
     if (byte_fallback_ && std::all_of(s.begin(), s.end(), [&](char c) { return byte_ids_[static_cast<unsigned char>(c)] >= 0; })) {
@@ -230,10 +220,7 @@ void BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) cons
   if (unk >= 0) add(unk, unk_len);
 
   std::priority_queue<QueuedMerge, std::vector<QueuedMerge>, MergeOrder> queue;
-  auto lookup = [&](int32_t a, int32_t b) -> const MergeTarget* {
-    auto it = merges_.find(pair_key(a, b));
-    return it == merges_.end() ? nullptr : &it->second;
-  };
+  auto lookup = [&](int32_t a, int32_t b) { return merges_.find(a, b); };
   for (size_t k = 0; k + 1 < syms.size(); ++k)
     if (const MergeTarget* m = lookup(syms[k].id, syms[k + 1].id))
       queue.push({m->rank, static_cast<int32_t>(k), m->new_id});

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tokenizer/token_index.h"
 #include "tokenizer/tokenizer.h"
 
 namespace loam {
@@ -21,7 +22,6 @@ struct StringHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
-using StringIdMap = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
 
 class BpeModel {
  public:
@@ -36,18 +36,13 @@ class BpeModel {
   std::optional<int32_t> vocab_id(std::string_view token) const;
 
  private:
-  struct MergeTarget {
-    int32_t rank;
-    int32_t new_id;
-  };
   void encode_chunk(std::string_view chunk, std::vector<int32_t>& out) const;
   void merge_word(std::string_view word, std::vector<int32_t>& out) const;
   void init_chunking(const std::vector<std::pair<std::string, std::string>>& merges);
   size_t next_chunk_end(std::string_view word, size_t begin) const;
-  void add_merge(int32_t a, int32_t b, int32_t rank, int32_t new_id);
 
-  StringIdMap vocab_;
-  std::unordered_map<uint64_t, MergeTarget> merges_;  // (left id << 32 | right id) -> target
+  TokenIndex vocab_;
+  MergeTable merges_;
   std::array<int32_t, 256> byte_ids_;                 // <0xNN> token ids, -1 missing
   bool byte_fallback_ = false;
   std::optional<int32_t> unk_id_;
