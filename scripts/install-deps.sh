@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  libopenblas-dev libpcre2-dev nlohmann-json3-dev libcli11-dev
+  libopenblas-dev libpcre2-dev libicu-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   # Test-data generators in tools/ (never used by loam itself).
