@@ -1,6 +1,7 @@
 #include "data/sft_tokenize.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "core/error.h"
 
@@ -48,29 +49,56 @@ size_t trim_trailing_space(const std::string& s, size_t end, size_t floor) {
   return end;
 }
 
-// [start, end) characters of turn k's target in `full`.
-std::pair<size_t, size_t> target_chars(const ModelText& m, const std::vector<Turn>& turns, size_t k,
-                                       const std::string& full, size_t search_from) {
+// Where turn k's target lies in `full`: it starts after the prefix rendered
+// with the generation prompt and its text ends at content_end; the
+// end-of-turn token after it is found in token space (end_of_turn_after).
+// When the template rewrites the text (so it cannot be found), content_end is
+// the end of the conversation rendered through turn k, whitespace trimmed,
+// which already holds the end-of-turn token (has_end_token).
+struct TargetChars {
+  size_t start = 0, content_end = 0;
+  bool has_end_token = false;
+};
+
+TargetChars target_chars(const ModelText& m, const std::vector<Turn>& turns, size_t k, const std::string& full,
+                         size_t search_from) {
+  TargetChars t;
   std::string pre = render(m, first_turns(turns, k), /*add_generation_prompt=*/true);
+  bool pre_ok = pre.size() >= search_from && full.compare(0, pre.size(), pre) == 0;
+  // Templates often trim the text ({{ content | trim }}): look for it trimmed.
+  std::string_view content = turns[k].text;
+  while (!content.empty() && std::isspace(static_cast<unsigned char>(content.front()))) content.remove_prefix(1);
+  while (!content.empty() && std::isspace(static_cast<unsigned char>(content.back()))) content.remove_suffix(1);
+  size_t at = full.find(content, pre_ok ? pre.size() : search_from);
+  if (at != std::string::npos) {
+    t.start = pre_ok ? pre.size() : at;
+    t.content_end = at + content.size();
+    return t;
+  }
   std::string thru = render(m, first_turns(turns, k + 1), false);
-  const std::string& content = turns[k].text;
-  size_t start, end;
-  if (full.compare(0, pre.size(), pre) == 0) {
-    start = pre.size();
-  } else {
-    start = full.find(content, search_from);
-    if (start == std::string::npos)
-      throw Error("chat template", "the rendered conversation does not contain assistant turn " +
-                                       std::to_string(k) + "'s text; cannot place its loss mask");
+  if (!pre_ok || thru.size() <= pre.size() || full.compare(0, thru.size(), thru) != 0)
+    throw Error("chat template", "the rendered conversation does not contain assistant turn " + std::to_string(k) +
+                                     "'s text; cannot place its loss mask");
+  t.start = pre.size();
+  t.content_end = trim_trailing_space(full, thru.size(), t.start);
+  t.has_end_token = true;
+  return t;
+}
+
+bool is_stop_token(const ModelText& m, int32_t id) {
+  return m.tokenizer.is_special(id) || std::find(m.eos_ids.begin(), m.eos_ids.end(), id) != m.eos_ids.end();
+}
+
+// The token index just past the end-of-turn token that follows ids[tc] (one
+// special token, possibly after whitespace tokens), or tc when there is none.
+size_t end_of_turn_after(const ModelText& m, const std::vector<int32_t>& ids, size_t tc) {
+  size_t j = tc;
+  while (j < ids.size() && j < tc + 2 && !is_stop_token(m, ids[j])) {
+    std::string piece = m.tokenizer.decode(std::span<const int32_t>(&ids[j], 1), false);
+    if (piece.find_first_not_of(" \t\r\n") != std::string::npos) return tc;
+    ++j;
   }
-  if (thru.size() > start && full.compare(0, thru.size(), thru) == 0) {
-    end = thru.size();
-  } else {  // fall back to the content itself plus an eos written right after it
-    size_t c = full.find(content, start);
-    end = c == std::string::npos ? start : c + content.size();
-    if (!m.eos_token.empty() && full.compare(end, m.eos_token.size(), m.eos_token) == 0) end += m.eos_token.size();
-  }
-  return {start, trim_trailing_space(full, end, start)};
+  return j < ids.size() && is_stop_token(m, ids[j]) ? j + 1 : tc;
 }
 
 void truncate_to(std::vector<int32_t>& v, int max_len, bool& truncated) {
@@ -81,9 +109,7 @@ void truncate_to(std::vector<int32_t>& v, int max_len, bool& truncated) {
 }
 
 bool ends_with_stop(const ModelText& m, const std::vector<int32_t>& ids) {
-  if (ids.empty()) return false;
-  int32_t last = ids.back();
-  return m.tokenizer.is_special(last) || std::find(m.eos_ids.begin(), m.eos_ids.end(), last) != m.eos_ids.end();
+  return !ids.empty() && is_stop_token(m, ids.back());
 }
 
 std::optional<int32_t> eos_id(const ModelText& m) {
@@ -113,11 +139,12 @@ TokenizedExample sft_tokenize(const Example& e, const ModelText& m, int max_seq_
     size_t last_target_end = 0;
     for (size_t k = 0; k < e.turns.size(); ++k) {
       if (e.turns[k].role != Role::Assistant) continue;
-      auto [c0, c1] = target_chars(m, e.turns, k, full, search_from);
-      search_from = c1;
+      TargetChars c = target_chars(m, e.turns, k, full, search_from);
+      search_from = c.content_end;
       if (!e.turns[k].trained) continue;
-      size_t t0 = token_boundary(m, full, out.input_ids, c0);
-      size_t t1 = std::max(t0, token_boundary(m, full, out.input_ids, c1));
+      size_t t0 = token_boundary(m, full, out.input_ids, c.start);
+      size_t tc = std::max(t0, token_boundary(m, full, out.input_ids, c.content_end));
+      size_t t1 = c.has_end_token ? tc : end_of_turn_after(m, out.input_ids, tc);
       for (size_t i = t0; i < t1; ++i) out.labels[i] = out.input_ids[i];
       last_target_end = t1;
     }
@@ -157,7 +184,9 @@ TokenizedPreference preference_tokenize(const Example& e, const ModelText& m, in
       std::vector<int32_t> ids = model_text_encode_rendered(m, full);
       size_t t0 = is_prefix(out.prompt_ids, ids) ? out.prompt_ids.size()
                                                  : token_boundary(m, full, ids, std::min(prompt.size(), full.size()));
-      size_t t1 = std::max(t0, token_boundary(m, full, ids, trim_trailing_space(full, full.size(), 0)));
+      TargetChars tail = target_chars(m, all, all.size() - 1, full, std::min(prompt.size(), full.size()));
+      size_t tc = std::max(t0, token_boundary(m, full, ids, tail.content_end));
+      size_t t1 = tail.has_end_token ? tc : end_of_turn_after(m, ids, tc);
       std::vector<int32_t> c(ids.begin() + t0, ids.begin() + t1);
       if (!ends_with_stop(m, c))
         if (auto id = eos_id(m)) c.push_back(*id);
