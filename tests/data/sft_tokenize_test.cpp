@@ -62,6 +62,13 @@ const char* kChatMl =
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + "
     "'\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
+// Loaded once: reading a 150k-token tokenizer.json takes about a second.
+const ModelText& chatml_model() {
+  static const ModelText m =
+      model_text_load(model_dir("chatml", "qwen3", {{"chat_template", kChatMl}, {"eos_token", "<|im_end|>"}}));
+  return m;
+}
+
 class SftTokenize : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -70,7 +77,7 @@ class SftTokenize : public ::testing::Test {
 };
 
 TEST_F(SftTokenize, ChatMlScoresAssistantTextAndImEndOnly) {
-  ModelText m = model_text_load(model_dir("chatml", "qwen3", {{"chat_template", kChatMl}, {"eos_token", "<|im_end|>"}}));
+  const ModelText& m = chatml_model();
   Example e = chat({{Role::System, "You are terse.", true},
                     {Role::User, "Reset my password?", true},
                     {Role::Assistant, "Open Settings, then Security.", true},
@@ -98,7 +105,7 @@ TEST_F(SftTokenize, ChatMlScoresAssistantTextAndImEndOnly) {
 }
 
 TEST_F(SftTokenize, InstructionAndClassificationAreOneExchange) {
-  ModelText m = model_text_load(model_dir("chatml2", "qwen3", {{"chat_template", kChatMl}, {"eos_token", "<|im_end|>"}}));
+  const ModelText& m = chatml_model();
   auto s = testing::scan_text(R"({"text":"The dashboard shows no data","label":"bug"})");
   ASSERT_EQ(s.examples.size(), 1u);
   EXPECT_THAT(scored_spans(m, sft_tokenize(s.examples[0], m, 0)), ElementsAre("bug<|im_end|>"));
@@ -144,7 +151,7 @@ TEST_F(SftTokenize, NoTemplateUsesPlainLayoutWithEos) {
 }
 
 TEST_F(SftTokenize, PreferenceIdsSplitAtTheGenerationPrompt) {
-  ModelText m = model_text_load(model_dir("pref", "qwen3", {{"chat_template", kChatMl}, {"eos_token", "<|im_end|>"}}));
+  const ModelText& m = chatml_model();
   auto s = testing::scan_text(R"({"prompt":"How do I export?","chosen":"Go to Reports, then Export CSV.","rejected":"Somehow."})");
   ASSERT_EQ(s.examples.size(), 1u);
   TokenizedPreference p = preference_tokenize(s.examples[0], m, 0);
@@ -158,7 +165,7 @@ TEST_F(SftTokenize, PreferenceIdsSplitAtTheGenerationPrompt) {
 }
 
 TEST_F(SftTokenize, StatsCountTokensAndTruncation) {
-  ModelText m = model_text_load(model_dir("stats", "qwen3", {{"chat_template", kChatMl}, {"eos_token", "<|im_end|>"}}));
+  const ModelText& m = chatml_model();
   auto s = testing::scan_text(R"({"input_text":"a","output_text":"b"})"
                               "\n"
                               R"({"input_text":"one two three four five six seven eight nine ten","output_text":"ok"})");
