@@ -70,6 +70,11 @@ std::optional<std::string> parts_text(const nlohmann::json& obj, const std::stri
   return joined;
 }
 
+// "a model", "an assistant".
+std::string article(const std::string& noun) {
+  return (std::string("aeiou").find(noun.empty() ? 'x' : noun[0]) != std::string::npos ? "an " : "a ") + noun;
+}
+
 }  // namespace
 
 bool parse_messages(const nlohmann::json& v, const std::string& path, FieldCheck& check, std::vector<Turn>& turns,
@@ -162,7 +167,7 @@ void check_turn_order(const std::vector<Turn>& turns, const std::vector<std::str
     Role expected = n_dialog % 2 == 0 ? Role::User : Role::Assistant;
     if (turns[i].role != expected) {
       auto name = [&](Role r) { return r == Role::User ? std::string("user") : std::string(assistant_name); };
-      check.error(role_path, "turns out of order: expected a " + name(expected) + " turn, got " +
+      check.error(role_path, "turns out of order: expected " + article(name(expected)) + " turn, got " +
                                  name(turns[i].role) + " (turns alternate user, " + assistant_name +
                                  ", starting with user)");
       return;
@@ -176,10 +181,10 @@ void check_turn_order(const std::vector<Turn>& turns, const std::vector<std::str
   Role final_role = turns.back().role;
   if (final_role != last) {
     if (last == Role::Assistant)
-      check.error(list_path, std::string("the conversation ends on a user turn; a training example must end on a ") +
-                                 assistant_name + " turn");
+      check.error(list_path, std::string("the conversation ends on a user turn; a training example must end on ") +
+                                 article(assistant_name) + " turn");
     else
-      check.error(list_path, std::string("the prompt ends on a ") + assistant_name +
+      check.error(list_path, std::string("the prompt ends on ") + article(assistant_name) +
                                  " turn; a preference prompt must end on a user turn");
   }
 }

@@ -164,7 +164,7 @@ TEST(Formats, PreferencePromptChosenStringsAndLists) {
   ASSERT_EQ(s.examples.size(), 2u);
   EXPECT_EQ(s.examples[1].turns.size(), 2u);
   EXPECT_EQ(s.examples[1].turns[0].role, Role::System);
-  EXPECT_THAT(s.issues, ElementsAre("t.jsonl:3:prompt: the prompt ends on a assistant turn; a preference prompt "
+  EXPECT_THAT(s.issues, ElementsAre("t.jsonl:3:prompt: the prompt ends on an assistant turn; a preference prompt "
                                     "must end on a user turn",
                                     "t.jsonl:4:chosen[0].role: a completion holds only assistant messages, got user"));
 }
