@@ -9,6 +9,7 @@
 
 #include "kernels/activation.h"
 #include "kernels/attention.h"
+#include "kernels/cross_entropy.h"
 #include "kernels/matmul.h"
 #include "kernels/norm.h"
 #include "kernels/rope.h"
@@ -326,27 +327,20 @@ LossStats loss_head(const Model& m, const std::vector<float>& xf, const TrainBat
 #pragma omp parallel for reduction(+ : loss_chunk, correct) schedule(static)
     for (int64_t j = 0; j < n; j++) {
       float* z = logits.data() + j * V;
-      if (c.final_softcap > 0.0f) softcap_forward(z, V, c.final_softcap);
-      const int32_t target = b.targets[rows[r0 + j]];
-      int64_t arg = 0;
-      for (int64_t v = 1; v < V; v++)
-        if (z[v] > z[arg]) arg = v;
-      const double mx = z[arg];
-      double sum = 0.0;
-      for (int64_t v = 0; v < V; v++) sum += std::exp(static_cast<double>(z[v]) - mx);
-      const double lse = mx + std::log(sum);
-      loss_chunk += lse - z[target];
-      correct += arg == target;
-      if (!dxf) continue;
-      for (int64_t v = 0; v < V; v++) {
-        float p = static_cast<float>(std::exp(static_cast<double>(z[v]) - lse));
-        float g = (p - (v == target ? 1.0f : 0.0f)) * grad_scale;
-        if (c.final_softcap > 0.0f) {
-          float th = z[v] / c.final_softcap;
-          g *= 1.0f - th * th;
-        }
-        z[v] = g;
+      thread_local std::vector<float> capped;
+      if (c.final_softcap > 0.0f) {
+        softcap_forward(z, V, c.final_softcap);
+        if (dxf) capped.assign(z, z + V);
       }
+      const int32_t target = b.targets[rows[r0 + j]];
+      CrossEntropyRow ce = cross_entropy_row(z, V, target, grad_scale, dxf != nullptr);
+      loss_chunk += ce.loss;
+      correct += ce.argmax == target;
+      if (dxf && c.final_softcap > 0.0f)  // d/dx c·tanh(x/c) = 1 − tanh²
+        for (int64_t v = 0; v < V; v++) {
+          const float th = capped[v] / c.final_softcap;
+          z[v] *= 1.0f - th * th;
+        }
     }
     st.loss_sum += loss_chunk;
     st.n_correct += correct;
