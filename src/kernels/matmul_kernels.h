@@ -18,8 +18,9 @@ void gemm_backward_input(float* dx, const float* dy, const WeightView& w, int64_
                          bool accumulate, bool bf16);
 
 // Dot-product GEMV over weights read in place (matmul_gemv.cpp): decode and
-// small batches. REQUIRES: n_tokens <= kGemvMaxTokens.
-constexpr int64_t kGemvMaxTokens = 8;
+// small batches. REQUIRES: n_tokens <= kGemvMaxTokens. With bf16, fewer than 4
+// tokens still use exact products (memory-bound; see matmul_gemv.cpp).
+constexpr int64_t kGemvMaxTokens = 16;
 void gemv_forward(float* y, const float* x, const WeightView& w, int64_t n_tokens, bool accumulate,
                   bool bf16);
 
