@@ -29,8 +29,9 @@ struct WeightView {
 //        dequantized as d*q) with fp32 activations, fp32 accumulation. This is
 //        the mode checked against references.
 // Bf16:  for BF16 weights, activations are rounded to bf16 (RNE) and the
-//        products done by AVX512-BF16 (vdpbf16ps) with fp32 accumulation.
-//        Other weight types compute as in Exact.
+//        products done by AVX512-BF16 (vdpbf16ps) with fp32 accumulation —
+//        except for 1-3 tokens (decode), which is memory-bound and keeps the
+//        exact products. Other weight types compute as in Exact.
 enum class MatmulPrecision { Exact, Bf16 };
 
 // Process-wide; default Exact. Set it before starting work, not concurrently.
