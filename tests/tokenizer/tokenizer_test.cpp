@@ -188,7 +188,9 @@ void check_megabyte_is_fast(const Tokenizer& tok, const RefFile& ref, const std:
   const auto ids = tok.encode(text);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   std::printf("%s: %zu bytes -> %zu ids in %.0f ms\n", name.c_str(), text.size(), ids.size(), ms);
-  EXPECT_LT(ms, 2000.0);
+#if defined(NDEBUG) && !defined(__SANITIZE_ADDRESS__)
+  EXPECT_LT(ms, 2000.0);  // optimized builds only
+#endif
   EXPECT_GT(ids.size(), text.size() / 5);
   if (name == "llama3") EXPECT_TRUE(tok.decode(ids) == text);  // lossless byte-level BPE
 }
