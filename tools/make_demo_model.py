@@ -82,6 +82,7 @@ def main():
     ap.add_argument("--vocab", type=int, default=0,
                     help="random vocabulary of this size and NO tokenizer files (benchmark shapes)")
     ap.add_argument("--rope-theta", type=float, default=100000.0)
+    ap.add_argument("--embed-std", type=float, default=0.1)
     args = ap.parse_args()
 
     if args.vocab:
@@ -96,7 +97,9 @@ def main():
     def normal(*shape, std=0.02):
         return rng.normal(0.0, std, size=shape).astype(np.float32)
 
-    tensors = [("model.embed_tokens.weight", normal(vocab, H))]
+    # Tied embeddings also produce the logits: a larger scale than the 0.02 of
+    # the other matrices lets a tuned adapter reach confident predictions.
+    tensors = [("model.embed_tokens.weight", normal(vocab, H, std=args.embed_std))]
     for l in range(L):
         p = f"model.layers.{l}."
         tensors += [
