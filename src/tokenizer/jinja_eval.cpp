@@ -435,6 +435,12 @@ Value Evaluator::eval_call(const Node& n, Scope& scope) {
 
 Value Evaluator::call_value(const Value& fn, const CallArgs& args, Scope& scope) {
   if (fn.kind != Kind::Function) fail(std::string("cannot call ") + a_kind(fn.kind));
+  if (call_depth_ >= 100) fail("calls nested too deeply (recursive macro?)");
+  ++call_depth_;
+  struct Leave {
+    int& depth;
+    ~Leave() { --depth; }
+  } leave{call_depth_};
   return fn.fn->call(args, scope);
 }
 

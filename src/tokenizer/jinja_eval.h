@@ -65,6 +65,7 @@ class Evaluator {
   [[noreturn]] void fail_at(const Node& n, const std::string& message) const;
 
   const std::string& origin_;
+  int call_depth_ = 0;  // macro calls in progress; bounded to protect the stack
 };
 
 }  // namespace loam::jinja

@@ -171,22 +171,29 @@ class Lexer {
  public:
   Lexer(std::string_view source, const std::string& origin, Mapped text)
       : source_(source), origin_(origin), m_(std::move(text)), s_(m_.s) {
-    line_starts_.push_back(0);
-    for (size_t k = 0; k < source.size(); ++k) {
-      if (source[k] == '\n') line_starts_.push_back(k + 1);
-    }
   }
 
   std::vector<Token> run();
 
  private:
+  // Tokens come in source order, so positions advance from the last one:
+  // linear in the template size overall.
   Pos pos_of(size_t k) const {
     size_t off = m_.at[std::min(k, s_.size())];
-    auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), off);
-    size_t line = static_cast<size_t>(it - line_starts_.begin());
-    size_t start = line_starts_[line - 1];
-    int col = static_cast<int>(utf8_length(source_.substr(start, off - start))) + 1;
-    return Pos{static_cast<int>(line), col};
+    if (off < cache_off_) {
+      cache_off_ = 0;
+      cache_pos_ = Pos{};
+    }
+    for (size_t j = cache_off_; j < off; ++j) {
+      if (source_[j] == '\n') {
+        ++cache_pos_.line;
+        cache_pos_.col = 1;
+      } else if ((static_cast<unsigned char>(source_[j]) & 0xC0) != 0x80) {
+        ++cache_pos_.col;
+      }
+    }
+    cache_off_ = off;
+    return cache_pos_;
   }
   [[noreturn]] void error(size_t k, const std::string& message) const {
     throw Error(pos_where(origin_, pos_of(k)), message);
@@ -210,7 +217,8 @@ class Lexer {
   const std::string& origin_;
   Mapped m_;
   const std::string& s_;
-  std::vector<size_t> line_starts_;
+  mutable size_t cache_off_ = 0;  // pos_of's last offset and its position
+  mutable Pos cache_pos_;
   std::vector<Token> tokens_;
   size_t c_ = 0;
   int brace_depth_ = 0;  // `{` open inside an expression: `}}` closes dicts

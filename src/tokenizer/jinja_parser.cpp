@@ -142,6 +142,23 @@ class Parser {
   const std::string& origin_;
   size_t cur_ = 0;
   int loop_depth_ = 0;
+  int depth_ = 0;  // nesting of blocks and sub-expressions, bounded to protect the stack
+};
+
+// Bounds recursion: real templates nest a few levels; a hostile one could
+// nest thousands and overflow the stack.
+class Nesting {
+ public:
+  static constexpr int kMax = 200;
+  Nesting(int& depth, bool too_deep_is_error) : depth_(depth) {
+    if (++depth_ > kMax && too_deep_is_error) too_deep_ = true;
+  }
+  ~Nesting() { --depth_; }
+  bool too_deep() const { return too_deep_; }
+
+ private:
+  int& depth_;
+  bool too_deep_ = false;
 };
 
 void Parser::push_any(std::vector<NodePtr>& out) {
@@ -172,6 +189,8 @@ void Parser::push_any(std::vector<NodePtr>& out) {
 }
 
 NodePtr Parser::statement() {
+  Nesting nesting(depth_, true);
+  if (nesting.too_deep()) error(here(), "template nested too deeply");
   Pos open = t_[cur_].pos;
   ++cur_;  // {%
   if (!is(Tok::Name)) error(here(), "expected a tag name after '{%'");
@@ -324,6 +343,8 @@ NodePtr Parser::filter_block(Pos pos) {
 }
 
 NodePtr Parser::expression() {
+  Nesting nesting(depth_, true);
+  if (nesting.too_deep()) error(here(), "template nested too deeply");
   NodePtr value = logical_or();
   if (!is_name("if")) return value;
   Pos pos = t_[cur_].pos;
@@ -382,6 +403,8 @@ NodePtr Parser::logical_and() {
 }
 
 NodePtr Parser::logical_not() {
+  Nesting nesting(depth_, true);
+  if (nesting.too_deep()) error(here(), "template nested too deeply");
   if (!is_name("not")) return comparison();
   NodePtr n = make(NodeKind::Unary, t_[cur_++].pos);
   n->str = "not";
@@ -471,6 +494,8 @@ NodePtr Parser::filter() {
 }
 
 NodePtr Parser::unary() {
+  Nesting nesting(depth_, true);
+  if (nesting.too_deep()) error(here(), "template nested too deeply");
   if ((is(Tok::Unary) || is(Tok::Additive)) &&
       (t_[cur_].value == "-" || t_[cur_].value == "+")) {
     const Token& op = t_[cur_++];

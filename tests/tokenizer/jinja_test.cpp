@@ -298,5 +298,16 @@ TEST(JinjaErrors, RuntimeErrorsNameLineAndColumn) {
   EXPECT_EQ(error_of("{{ none[0] }}"), "chat_template:1:8: cannot index none with an integer");
 }
 
+TEST(JinjaErrors, HostileNestingAndRecursionFailCleanly) {
+  EXPECT_NE(error_of("{{" + std::string(100000, '(')).find("template nested too deeply"), std::string::npos);
+  std::string ifs;
+  for (int k = 0; k < 5000; ++k) ifs += "{% if true %}";
+  EXPECT_NE(error_of(ifs).find("template nested too deeply"), std::string::npos);
+  EXPECT_EQ(error_of("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}"),
+            "chat_template:1:19: calls nested too deeply (recursive macro?)");
+  // Moderate nesting, as real templates have, is fine.
+  EXPECT_EQ(render("{{" + std::string(30, '(') + "1" + std::string(30, ')') + "}}"), "1");
+}
+
 }  // namespace
 }  // namespace loam
