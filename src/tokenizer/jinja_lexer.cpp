@@ -288,6 +288,8 @@ void Lexer::lex_escape(std::string& out) {
       c_ += len;
       return;
     }
+    case '\n':  // line continuation, as Python's unicode-escape (the reference rejects it)
+      return;
     default:
       // The reference rejects unknown escapes; Python keeps them verbatim.
       out += '\\';

@@ -73,6 +73,7 @@ TEST(JinjaLiterals, PrintJsStyle) {
       {"{{ [1, 'a', none, true] }} {{ {'k': [1, 2.5]} }} {{ (1, 2) }}", "{}",
        "[1, \"a\", null, true] {\"k\": [1, 2.5]} [1, 2]"},
       {"{{ 'con' 'cat' }}", "{}", "concat"},
+      {"{{ 'a\\\nb' }} {{ '\\d\\s' }}", "{}", "ab \\d\\s"},  // jinja2: line continuation; unknown escapes kept
       {"{{ x }} {{ y }}", R"({"x": 2.0, "y": 0.5})", "2 0.5"},  // JSON 2.0 is an integer, as in JS
   });
 }
