@@ -244,14 +244,15 @@ void gemv_forward(float* y, const float* x, const WeightView& w, int64_t n_token
     }
     a.xh = xh;
   }
-  // Chunks of rows handed out dynamically (balances a busy core); 64 rows keep
-  // each thread's stream sequential for at least 64 * n_cols elements.
-  constexpr int64_t kChunk = 64;
-  const int64_t n_chunks = (N + kChunk - 1) / kChunk;
-  const int nth = static_cast<int>(std::min<int64_t>(kernels_threads(), n_chunks));
+  // Chunks of about 64 rows handed out dynamically (balances a busy core),
+  // their count a multiple of the threads (192 rows in 3 chunks of 64 would
+  // leave one thread twice the work of the other).
+  const int nth = static_cast<int>(std::min<int64_t>(kernels_threads(), N));
+  const int64_t n_chunks = nth * ((N + 64 * nth - 1) / (64 * nth));
+  const int64_t chunk = (N + n_chunks - 1) / n_chunks;
 #pragma omp parallel for num_threads(nth) schedule(dynamic, 1)
   for (int64_t c = 0; c < n_chunks; c++)
-    rows_all_tokens(a, n_tokens, c * kChunk, std::min(N, (c + 1) * kChunk));
+    if (c * chunk < N) rows_all_tokens(a, n_tokens, c * chunk, std::min(N, (c + 1) * chunk));
 }
 
 }  // namespace loam
