@@ -43,6 +43,7 @@ class ChatTemplate {
   const std::string& origin() const;
 
  private:
+  ChatTemplate() = default;  // only parse() makes one: never empty
   struct Parsed;
   std::shared_ptr<const Parsed> parsed_;
 };
