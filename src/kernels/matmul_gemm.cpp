@@ -6,8 +6,9 @@
 // Blocking (BLIS-style, sized for Zen 4: 32 KB L1d and 1 MB L2 per core):
 //  - K is cut into blocks of at most kMaxKc. Per K-block all threads pack A
 //    together into tiles of MR rows interleaved along k ([tile][k][MR]).
-//  - The 32-column panels of C are cut into groups (at least two per thread,
-//    handed out dynamically; threads never share outputs). A thread packs B
+//  - The 32-column panels of C are cut into groups (sized for the best
+//    makespan over the threads, handed out dynamically; threads never share
+//    outputs). A thread packs B
 //    for its group ([panel][k][32], at most kBBlockBytes, stays in L2), then
 //    for each A tile (stays in L1) runs the micro-kernel over the group.
 //  - Micro-kernel: MR x 32 outputs in 2*MR zmm accumulators; per k two loads
