@@ -110,7 +110,7 @@ void run_validate(const DataOptions& o, bool stats_only) {
   if (o.json) {
     json j = validation_report_to_json(r);
     if (stats) j["tokens"] = token_stats_to_json(*stats);
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
   } else {
     print_issues(r);
     if (!stats_only || !r.ok()) print_summary(r);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "data/jsonl_reader.h"
+
 namespace loam {
 
 std::string issue_format(const Issue& issue) {
@@ -24,9 +26,7 @@ std::string path_index(const std::string& prefix, size_t index) {
 
 std::string json_type_phrase(const nlohmann::json& v) {
   auto preview = [&] {
-    std::string d = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    if (d.size() > 40) d = d.substr(0, 37) + "...";
-    return " (" + d + ")";
+    return " (" + utf8_clean(v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), 40) + ")";
   };
   switch (v.type()) {
     case nlohmann::json::value_t::null: return "null";

@@ -47,6 +47,25 @@ size_t utf8_invalid_offset(std::string_view s) {
   return std::string_view::npos;
 }
 
+std::string utf8_clean(std::string_view s, size_t max_bytes) {
+  std::string out;
+  while (!s.empty()) {
+    size_t bad = utf8_invalid_offset(s);
+    std::string_view good = s.substr(0, bad);
+    out.append(good);
+    if (bad == std::string_view::npos) break;
+    out += "\xEF\xBF\xBD";
+    s.remove_prefix(bad + 1);
+  }
+  if (out.size() > max_bytes) {
+    size_t cut = max_bytes >= 3 ? max_bytes - 3 : 0;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+    out.resize(cut);
+    out += "...";
+  }
+  return out;
+}
+
 std::unique_ptr<JsonlReader> JsonlReader::open(const std::string& path, JsonlReaderOptions options) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) throw Error(path, std::string("cannot open: ") + std::strerror(errno));

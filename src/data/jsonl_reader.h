@@ -67,5 +67,9 @@ class JsonlReader {
 
 // Byte offset of the first invalid UTF-8 sequence in s, or npos when valid.
 size_t utf8_invalid_offset(std::string_view s);
+// s with each invalid byte replaced by U+FFFD, cut to at most max_bytes
+// without splitting a character ("..." appended when cut). For messages
+// that quote user data.
+std::string utf8_clean(std::string_view s, size_t max_bytes = std::string::npos);
 
 }  // namespace loam

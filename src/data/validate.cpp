@@ -1,5 +1,8 @@
 #include "data/validate.h"
 
+#include <algorithm>
+#include <atomic>
+#include <thread>
 #include <unordered_map>
 
 #include "core/error.h"
@@ -56,9 +59,7 @@ struct IssueLog {
 std::string parse_error_text(const nlohmann::json::parse_error& e) {
   std::string what = e.what();
   size_t colon = what.find(": ");
-  std::string msg = colon == std::string::npos ? what : what.substr(colon + 2);
-  if (msg.size() > 160) msg = msg.substr(0, 157) + "...";
-  return msg;
+  return utf8_clean(colon == std::string::npos ? what : what.substr(colon + 2), 160);
 }
 
 struct Scanner {
@@ -77,22 +78,29 @@ struct Scanner {
   bool format_for(const nlohmann::json& obj, FieldCheck& check, Format& f, size_t line);
 };
 
-bool Scanner::object_of(Record& r, FieldCheck& check, nlohmann::json& obj) {
-  if (!r.object.is_null()) {
-    obj = std::move(r.object);
-  } else {
-    if (size_t col = json_depth_exceeded(r.text, options.max_depth)) {
-      check.error("", "invalid JSON at column " + std::to_string(col) + ": nesting deeper than " +
-                          std::to_string(options.max_depth) + " levels");
-      return false;
-    }
-    try {
-      obj = nlohmann::json::parse(r.text.begin(), r.text.end());
-    } catch (const nlohmann::json::parse_error& e) {
-      check.error("", "invalid JSON at column " + std::to_string(e.byte) + ": " + parse_error_text(e));
-      return false;
-    }
+// Parses r.text into r.object, or sets r.problem. Independent per record, so
+// batches of records parse in parallel.
+void record_parse(Record& r, int max_depth) {
+  if (r.blank || !r.problem.empty() || !r.object.is_null()) return;
+  if (size_t col = json_depth_exceeded(r.text, max_depth)) {
+    r.problem = "invalid JSON at column " + std::to_string(col) + ": nesting deeper than " +
+                std::to_string(max_depth) + " levels";
+    return;
   }
+  try {
+    r.object = nlohmann::json::parse(r.text.begin(), r.text.end());
+  } catch (const nlohmann::json::parse_error& e) {
+    r.problem = "invalid JSON at column " + std::to_string(e.byte) + ": " + parse_error_text(e);
+  }
+}
+
+bool Scanner::object_of(Record& r, FieldCheck& check, nlohmann::json& obj) {
+  record_parse(r, options.max_depth);
+  if (!r.problem.empty()) {
+    check.error("", r.problem);
+    return false;
+  }
+  obj = std::move(r.object);
   if (!obj.is_object()) {
     check.error("", "expected a JSON object (one example per line), got " + json_type_phrase(obj));
     return false;
@@ -149,11 +157,6 @@ void Scanner::record(Record& r) {
   if (r.blank) return;
   ++report.n_records;
   FieldCheck check(name, r.line, log.pending);
-  if (!r.problem.empty()) {
-    check.error("", r.problem);
-    log.flush();
-    return;
-  }
   nlohmann::json obj;
   Format f;
   if (!object_of(r, check, obj) || !format_for(obj, check, f, r.line)) {
@@ -247,14 +250,52 @@ size_t json_depth_exceeded(std::string_view text, int max_depth) {
   return 0;
 }
 
+constexpr size_t kBatchRecords = 2048, kBatchBytes = size_t(4) << 20;
+
 ValidationReport dataset_scan(RecordSource& source, const std::string& name, const DatasetOptions& options,
                               const ExampleSink& sink) {
   Scanner s(name, options, sink);
   s.report.uri = name;
   s.report.path = name;
   s.report.file_kind = source.kind();
-  Record r;
-  while (source.next(r)) s.record(r);
+  // Pipeline: while worker threads parse batch k's JSON (the costly part), the
+  // calling thread reads batch k+1; then it checks batch k in file order.
+  // Memory: two batches of lines and their DOMs, whatever the file size.
+  struct Batch {
+    std::vector<Record> records;
+    std::vector<std::string> texts = std::vector<std::string>(kBatchRecords);  // views into it stay valid
+  };
+  auto fill = [&](Batch& b) {
+    b.records.clear();
+    size_t bytes = 0;
+    Record r;
+    while (b.records.size() < kBatchRecords && bytes < kBatchBytes && source.next(r)) {
+      bytes += r.text.size();
+      std::string& copy = b.texts[b.records.size()];  // the reader's view dies at its next call
+      copy.assign(r.text);
+      r.text = copy;
+      b.records.push_back(std::move(r));
+      r = Record{};
+    }
+  };
+  const size_t n_workers = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 32);
+  Batch cur, next;
+  fill(cur);
+  while (!cur.records.empty()) {
+    std::vector<std::thread> workers;
+    std::atomic<size_t> next_chunk{0};
+    auto work = [&] {  // chunks of 32 records, taken in turn
+      for (size_t c; (c = next_chunk.fetch_add(32)) < cur.records.size();)
+        for (size_t i = c; i < std::min(c + 32, cur.records.size()); ++i) record_parse(cur.records[i], options.max_depth);
+    };
+    if (cur.records.size() > 64)
+      for (size_t w = 0; w < n_workers; ++w) workers.emplace_back(work);
+    fill(next);
+    if (workers.empty()) work();
+    for (std::thread& t : workers) t.join();
+    for (Record& rec : cur.records) s.record(rec);
+    std::swap(cur, next);
+  }
   s.report.n_bytes = source.bytes_read();
   if (s.report.n_records == 0 && s.report.n_errors == 0) {
     FieldCheck check(name, 0, s.log.pending);

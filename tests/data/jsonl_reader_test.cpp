@@ -188,3 +188,25 @@ TEST(Uri, BucketRootFromEnvironment) {
 
 }  // namespace
 }  // namespace loam
+
+namespace loam {
+namespace {
+
+TEST(Utf8Clean, ReplacesInvalidBytesAndNeverSplitsACharacter) {
+  EXPECT_EQ(utf8_clean("a\xC3(b"), "a\xEF\xBF\xBD(b");
+  EXPECT_EQ(utf8_clean("\xC9"), "\xEF\xBF\xBD");
+  std::string s = "ab\xE2\x86\x92\xE2\x86\x92";  // "ab→→", 8 bytes
+  EXPECT_EQ(utf8_clean(s, 7), "ab...");
+  EXPECT_EQ(utf8_invalid_offset(utf8_clean(s, 6)), std::string_view::npos);
+}
+
+TEST(Utf8Clean, ParseErrorsQuotingPartialCharactersStayValidUtf8) {
+  // nlohmann's "last read" can stop inside a character; the message must not.
+  auto s = testing::scan_text("{\"chosen_ids\":[\xC9\xA2,1]}\n");
+  ASSERT_EQ(s.issues.size(), 1u);
+  EXPECT_EQ(utf8_invalid_offset(s.issues[0]), std::string_view::npos) << s.issues[0];
+  EXPECT_NO_THROW(validation_report_to_json(s.report).dump());
+}
+
+}  // namespace
+}  // namespace loam
