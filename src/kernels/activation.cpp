@@ -1,28 +1,38 @@
 #include "kernels/activation.h"
 
+#include <algorithm>
 #include <cmath>
+
+#include "kernels/cross_entropy.h"
 
 namespace loam {
 namespace {
 
 constexpr float kSqrt2OverPi = 0.7978845608028654f;
 
-inline float silu(float x) { return x / (1.0f + std::exp(-x)); }
-
-inline float gelu_tanh(float x) {
-  float u = kSqrt2OverPi * (x + 0.044715f * x * x * x);
-  return 0.5f * x * (1.0f + std::tanh(u));
-}
-
 }  // namespace
 
 void glu_forward(float* out, const float* gate, const float* up, int64_t n, Activation act) {
-  if (act == Activation::Silu) {
+  // Chunks of 256: exponentials by the vectorized vec_exp, then elementwise.
+  //   silu(g) = g / (1 + e^-g);  gelu_tanh(g) = g · e^{2u} / (e^{2u} + 1), u = √(2/π)(g + 0.044715 g³)
+  constexpr int64_t kChunk = 256;
+  const int64_t n_chunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (n > 16384)
-    for (int64_t i = 0; i < n; i++) out[i] = silu(gate[i]) * up[i];
-  } else {
-#pragma omp parallel for schedule(static) if (n > 16384)
-    for (int64_t i = 0; i < n; i++) out[i] = gelu_tanh(gate[i]) * up[i];
+  for (int64_t c = 0; c < n_chunks; c++) {
+    const int64_t i0 = c * kChunk, len = std::min(kChunk, n - i0);
+    float e[kChunk];
+    if (act == Activation::Silu) {
+      for (int64_t i = 0; i < len; i++) e[i] = -gate[i0 + i];
+      vec_exp(e, e, len);
+      for (int64_t i = 0; i < len; i++) out[i0 + i] = gate[i0 + i] / (1.0f + e[i]) * up[i0 + i];
+    } else {
+      for (int64_t i = 0; i < len; i++) {
+        const float g = gate[i0 + i];
+        e[i] = std::min(2.0f * kSqrt2OverPi * (g + 0.044715f * g * g * g), 80.0f);
+      }
+      vec_exp(e, e, len);
+      for (int64_t i = 0; i < len; i++) out[i0 + i] = gate[i0 + i] * (e[i] / (e[i] + 1.0f)) * up[i0 + i];
+    }
   }
 }
 

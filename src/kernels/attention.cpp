@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/cross_entropy.h"
 #include "kernels/vec.h"
 
 namespace loam {
@@ -19,9 +20,12 @@ inline float score_of(float dot, const AttentionDims& d) {
 
 }  // namespace
 
-void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
-                       const int32_t* key_begin, const int32_t* key_end, int64_t n_q,
-                       const AttentionDims& d) {
+namespace {
+
+// Any head_dim: one query at a time, scores then weighted sum.
+void attention_forward_generic(float* out, float* lse, const float* q, const float* k, const float* v,
+                               const int32_t* key_begin, const int32_t* key_end, int64_t n_q,
+                               const AttentionDims& d) {
   const int64_t hd = d.head_dim, group = d.n_heads / d.n_kv_heads;
   const int64_t q_stride = d.n_heads * hd, kv_stride = d.n_kv_heads * hd;
 #pragma omp parallel
@@ -57,6 +61,141 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
       }
     }
   }
+}
+
+#if defined(__AVX512F__)
+// head_dim = 16·NV (<= 256): flash-style online softmax over blocks of 16
+// keys. The key block is transposed so the scores of 8 queries × 16 keys are
+// 8 independent 16-wide FMA chains; each query's output row lives in NV
+// registers while the block's values are added in.
+constexpr int kQBlock = 8;   // queries per task
+constexpr int kKBlock = 16;  // keys per step
+
+template <int NV>
+void attention_block(float* out, float* lse, const float* q, const float* k, const float* v,
+                     const int32_t* key_begin, const int32_t* key_end, int64_t n_q, int64_t h, int64_t i0,
+                     const AttentionDims& d) {
+  constexpr int64_t hd = 16 * NV;
+  const int64_t group = d.n_heads / d.n_kv_heads, kh = h / group;
+  const int64_t q_stride = d.n_heads * hd, kv_stride = d.n_kv_heads * hd;
+  const int64_t i1 = std::min<int64_t>(n_q, i0 + kQBlock), nqb = i1 - i0;
+  alignas(64) float kt[hd * kKBlock];   // (hd, 16) transposed key block
+  alignas(64) float acc[kQBlock * hd];  // (queries, hd) unnormalized output
+  alignas(64) float sc[kQBlock][kKBlock];
+  float m[kQBlock], l[kQBlock];
+  const float* qrow[kQBlock];
+  int64_t b = INT64_MAX, e = 0;
+  for (int64_t qi = 0; qi < kQBlock; qi++) {
+    const int64_t i = i0 + std::min<int64_t>(qi, nqb - 1);
+    qrow[qi] = q + i * q_stride + h * hd;
+    b = std::min<int64_t>(b, key_begin[i]);
+    e = std::max<int64_t>(e, key_end[i]);
+    m[qi] = -std::numeric_limits<float>::infinity();
+    l[qi] = 0.0f;
+  }
+  std::memset(acc, 0, sizeof(acc));
+  const __m512 scale = _mm512_set1_ps(d.scale);
+  for (int64_t j0 = b; j0 < e; j0 += kKBlock) {
+    const int64_t nk = std::min<int64_t>(kKBlock, e - j0);
+    for (int64_t j = 0; j < kKBlock; j++) {
+      const float* kj = k + (j0 + std::min<int64_t>(j, nk - 1)) * kv_stride + kh * hd;
+      for (int64_t x = 0; x < hd; x++) kt[x * kKBlock + j] = kj[x];
+    }
+    __m512 s[kQBlock];
+    for (int qi = 0; qi < kQBlock; qi++) s[qi] = _mm512_setzero_ps();
+    for (int64_t x = 0; x < hd; x++) {
+      const __m512 kx = _mm512_load_ps(kt + x * kKBlock);
+      for (int qi = 0; qi < kQBlock; qi++) s[qi] = _mm512_fmadd_ps(_mm512_set1_ps(qrow[qi][x]), kx, s[qi]);
+    }
+    for (int64_t qi = 0; qi < nqb; qi++) {
+      const int64_t i = i0 + qi, lo = key_begin[i], hi = key_end[i];
+      if (j0 + nk <= lo || j0 >= hi) continue;  // no key of this block is visible to this query
+      _mm512_store_ps(sc[qi], _mm512_mul_ps(s[qi], scale));
+      if (d.softcap > 0.0f)
+        for (int64_t j = 0; j < kKBlock; j++) sc[qi][j] = d.softcap * std::tanh(sc[qi][j] / d.softcap);
+      float bm = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j < kKBlock; j++) {
+        const int64_t key = j0 + j;
+        if (j >= nk || key < lo || key >= hi) sc[qi][j] = -std::numeric_limits<float>::infinity();
+        bm = std::max(bm, sc[qi][j]);
+      }
+      const float m_new = std::max(m[qi], bm);
+      const float corr = std::exp(m[qi] - m_new);
+      for (int64_t j = 0; j < kKBlock; j++) sc[qi][j] -= m_new;
+      vec_exp(sc[qi], sc[qi], kKBlock);
+      float psum = 0.0f;
+      for (int64_t j = 0; j < kKBlock; j++) psum += sc[qi][j];
+      l[qi] = l[qi] * corr + psum;
+      m[qi] = m_new;
+      float* a = acc + qi * hd;
+      __m512 r[NV];
+      const __m512 vc = _mm512_set1_ps(corr);
+      for (int c = 0; c < NV; c++) r[c] = _mm512_mul_ps(_mm512_load_ps(a + 16 * c), vc);
+      for (int64_t j = 0; j < nk; j++) {
+        if (sc[qi][j] == 0.0f) continue;
+        const __m512 p = _mm512_set1_ps(sc[qi][j]);
+        const float* vj = v + (j0 + j) * kv_stride + kh * hd;
+        for (int c = 0; c < NV; c++) r[c] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vj + 16 * c), r[c]);
+      }
+      for (int c = 0; c < NV; c++) _mm512_store_ps(a + 16 * c, r[c]);
+    }
+  }
+  for (int64_t qi = 0; qi < nqb; qi++) {
+    const int64_t i = i0 + qi;
+    float* oi = out + i * q_stride + h * hd;
+    if (l[qi] == 0.0f) {
+      std::memset(oi, 0, sizeof(float) * hd);
+      if (lse) lse[i * d.n_heads + h] = -std::numeric_limits<float>::infinity();
+      continue;
+    }
+    const float inv = 1.0f / l[qi];
+    for (int64_t x = 0; x < hd; x++) oi[x] = acc[qi * hd + x] * inv;
+    if (lse) lse[i * d.n_heads + h] = m[qi] + std::log(l[qi]);
+  }
+}
+
+using BlockFn = void (*)(float*, float*, const float*, const float*, const float*, const int32_t*,
+                         const int32_t*, int64_t, int64_t, int64_t, const AttentionDims&);
+
+BlockFn attention_block_for(int64_t head_dim) {
+  switch (head_dim / 16) {
+    case 1: return attention_block<1>;
+    case 2: return attention_block<2>;
+    case 3: return attention_block<3>;
+    case 4: return attention_block<4>;
+    case 5: return attention_block<5>;
+    case 6: return attention_block<6>;
+    case 8: return attention_block<8>;
+    case 16: return attention_block<16>;
+    default: return nullptr;
+  }
+}
+
+void attention_forward_avx512(BlockFn fn, float* out, float* lse, const float* q, const float* k, const float* v,
+                              const int32_t* key_begin, const int32_t* key_end, int64_t n_q,
+                              const AttentionDims& d) {
+  const int64_t n_blocks = (n_q + kQBlock - 1) / kQBlock;
+#pragma omp parallel for collapse(2) schedule(dynamic, 1)
+  for (int64_t h = 0; h < d.n_heads; h++)
+    for (int64_t blk = 0; blk < n_blocks; blk++)
+      fn(out, lse, q, k, v, key_begin, key_end, n_q, h, blk * kQBlock, d);
+}
+#endif
+
+}  // namespace
+
+void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
+                       const int32_t* key_begin, const int32_t* key_end, int64_t n_q,
+                       const AttentionDims& d) {
+#if defined(__AVX512F__)
+  if (d.head_dim % 16 == 0) {
+    if (BlockFn fn = attention_block_for(d.head_dim)) {
+      attention_forward_avx512(fn, out, lse, q, k, v, key_begin, key_end, n_q, d);
+      return;
+    }
+  }
+#endif
+  attention_forward_generic(out, lse, q, k, v, key_begin, key_end, n_q, d);
 }
 
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* out,
