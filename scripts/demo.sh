@@ -27,7 +27,7 @@ echo; echo "== loam generate (base model: random weights, so expect noise)"
 if ./build/loam tune --help >/dev/null 2>&1 && [ -f examples/support/tiny_train.jsonl ]; then
   echo; echo "== loam tune sft (20 support answers, LoRA r=16)"
   ./build/loam tune sft --source-model "$model" --train examples/support/tiny_train.jsonl \
-    --output "$work/tuned" --epochs 30 --adapter-size 16 --learning-rate 3e-3 --lora-dropout 0 \
+    --output "$work/tuned" --epochs 80 --adapter-size 16 --learning-rate 2e-3 --lora-dropout 0 \
     --batch-size 4 --warmup-ratio 0.05 --tuned-model-display-name beacon-support-demo
   prompt=$(head -n 1 examples/support/tiny_train.jsonl | /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["input_text"])')
   echo; echo "== loam generate with the tuned adapter"
