@@ -91,6 +91,8 @@ void record_parse(Record& r, int max_depth) {
     r.object = nlohmann::json::parse(r.text.begin(), r.text.end());
   } catch (const nlohmann::json::parse_error& e) {
     r.problem = "invalid JSON at column " + std::to_string(e.byte) + ": " + parse_error_text(e);
+  } catch (const nlohmann::json::exception& e) {  // e.g. out_of_range: a number too large for a double
+    r.problem = "invalid JSON: " + utf8_clean(std::string(e.what()).substr(std::string(e.what()).find("] ") + 2), 160);
   }
 }
 

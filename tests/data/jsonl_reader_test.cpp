@@ -210,3 +210,14 @@ TEST(Utf8Clean, ParseErrorsQuotingPartialCharactersStayValidUtf8) {
 
 }  // namespace
 }  // namespace loam
+
+namespace loam {
+namespace {
+
+TEST(JsonlReader, NumberTooLargeForADoubleIsAnError) {
+  auto s = testing::scan_text("{\"input_ids\":[1e999],\"labels\":[1]}\n");
+  EXPECT_THAT(s.issues, ::testing::ElementsAre("t.jsonl:1: invalid JSON: number overflow parsing '1e999'"));
+}
+
+}  // namespace
+}  // namespace loam
