@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+
+#include <omp.h>
 #include <vector>
 
 #include "kernels/cross_entropy.h"
@@ -204,15 +206,30 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
                         int64_t n_k, const AttentionDims& d) {
   const int64_t hd = d.head_dim, group = d.n_heads / d.n_kv_heads;
   const int64_t q_stride = d.n_heads * hd, kv_stride = d.n_kv_heads * hd;
-  // dk/dv rows are shared across queries and across the query heads of a
-  // group: each thread owns whole KV heads, so it loops over its heads' queries.
+  // Work units are (query head, block of queries); dq rows belong to one
+  // unit, dk/dv rows are shared, so each thread accumulates them privately
+  // and the copies are summed at the end in a fixed order (deterministic).
+  constexpr int64_t kBlock = 32;
+  const int64_t n_blocks = (n_q + kBlock - 1) / kBlock;
+  const int64_t kv_size = n_k * kv_stride;
+  std::vector<std::vector<float>> priv_dk, priv_dv;
 #pragma omp parallel
   {
-    std::vector<float> probs;
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t kh = 0; kh < d.n_kv_heads; kh++) {
-      for (int64_t h = kh * group; h < (kh + 1) * group; h++) {
-        for (int64_t i = 0; i < n_q; i++) {
+#pragma omp single
+    {
+      priv_dk.assign(omp_get_num_threads(), {});
+      priv_dv.assign(omp_get_num_threads(), {});
+    }
+    const int tid = omp_get_thread_num();
+    std::vector<float>& pdk = priv_dk[tid];
+    std::vector<float>& pdv = priv_dv[tid];
+    pdk.assign(kv_size, 0.0f);
+    pdv.assign(kv_size, 0.0f);
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t h = 0; h < d.n_heads; h++) {
+      for (int64_t blk = 0; blk < n_blocks; blk++) {
+        const int64_t kh = h / group;
+        for (int64_t i = blk * kBlock; i < std::min(n_q, (blk + 1) * kBlock); i++) {
           const float* qi = q + i * q_stride + h * hd;
           const float* doi = dout + i * q_stride + h * hd;
           const float* oi = out + i * q_stride + h * hd;
@@ -221,8 +238,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
           const int64_t b = key_begin[i], e = key_end[i];
           if (e <= b) continue;
           const float l = lse[i * d.n_heads + h];
-          // D = sum_j p_j (dout · v_j) = dout · out
-          const float big_d = vec_dot(doi, oi, hd);
+          const float big_d = vec_dot(doi, oi, hd);  // sum_j p_j (dout · v_j) = dout · out
           for (int64_t j = b; j < e; j++) {
             const float* kj = k + j * kv_stride + kh * hd;
             const float* vj = v + j * kv_stride + kh * hd;
@@ -234,16 +250,22 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
               dcap = 1.0f - th * th;
             }
             float p = std::exp(s - l);
-            vec_axpy(dv + j * kv_stride + kh * hd, p, doi, hd);
+            vec_axpy(pdv.data() + j * kv_stride + kh * hd, p, doi, hd);
             float ds = p * (vec_dot(doi, vj, hd) - big_d) * dcap * d.scale;
             vec_axpy(dqi, ds, kj, hd);
-            vec_axpy(dk + j * kv_stride + kh * hd, ds, qi, hd);
+            vec_axpy(pdk.data() + j * kv_stride + kh * hd, ds, qi, hd);
           }
         }
       }
     }
+    // Sum the private copies into dk, dv: each thread owns a slice of rows.
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < n_k; r++)
+      for (size_t t = 0; t < priv_dk.size(); t++) {
+        vec_axpy(dk + r * kv_stride, 1.0f, priv_dk[t].data() + r * kv_stride, kv_stride);
+        vec_axpy(dv + r * kv_stride, 1.0f, priv_dv[t].data() + r * kv_stride, kv_stride);
+      }
   }
-  (void)n_k;
 }
 
 }  // namespace loam
