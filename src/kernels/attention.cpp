@@ -182,6 +182,139 @@ void attention_forward_avx512(BlockFn fn, float* out, float* lse, const float* q
     for (int64_t blk = 0; blk < n_blocks; blk++)
       fn(out, lse, q, k, v, key_begin, key_end, n_q, h, blk * kQBlock, d);
 }
+
+// Backward for one (query head, block of 8 queries) over blocks of 16 keys,
+// the forward's layout again: scores and dO·Vᵀ as 8 independent 16-wide FMA
+// chains over transposed K and V blocks; dQ rows in registers; dK, dV rows
+// accumulated into the caller's (thread-private) buffers.
+template <int NV>
+void attention_backward_block(float* dq, float* pdk, float* pdv, const float* dout, const float* out,
+                              const float* lse, const float* q, const float* k, const float* v,
+                              const int32_t* key_begin, const int32_t* key_end, int64_t n_q, int64_t h,
+                              int64_t i0, const AttentionDims& d) {
+  constexpr int64_t hd = 16 * NV;
+  const int64_t group = d.n_heads / d.n_kv_heads, kh = h / group;
+  const int64_t q_stride = d.n_heads * hd, kv_stride = d.n_kv_heads * hd;
+  const int64_t i1 = std::min<int64_t>(n_q, i0 + kQBlock), nqb = i1 - i0;
+  alignas(64) float kt[hd * kKBlock], vt[hd * kKBlock];
+  alignas(64) float dqa[kQBlock * hd];
+  alignas(64) float p[kQBlock][kKBlock], ds[kQBlock][kKBlock];
+  const float* qrow[kQBlock];
+  const float* dorow[kQBlock];
+  float big_d[kQBlock], l[kQBlock];
+  int64_t b = INT64_MAX, e = 0;
+  for (int64_t qi = 0; qi < kQBlock; qi++) {
+    const int64_t i = i0 + std::min<int64_t>(qi, nqb - 1);
+    qrow[qi] = q + i * q_stride + h * hd;
+    dorow[qi] = dout + i * q_stride + h * hd;
+    big_d[qi] = vec_dot(dorow[qi], out + i * q_stride + h * hd, hd);  // Σ_j p_j (dO·v_j) = dO·O
+    l[qi] = lse[i * d.n_heads + h];
+    if (qi < nqb && key_end[i] > key_begin[i]) {
+      b = std::min<int64_t>(b, key_begin[i]);
+      e = std::max<int64_t>(e, key_end[i]);
+    }
+  }
+  std::memset(dqa, 0, sizeof(dqa));
+  for (int64_t j0 = b; j0 < e; j0 += kKBlock) {
+    const int64_t nk = std::min<int64_t>(kKBlock, e - j0);
+    for (int64_t j = 0; j < kKBlock; j++) {
+      const int64_t r = j0 + std::min<int64_t>(j, nk - 1);
+      const float* kj = k + r * kv_stride + kh * hd;
+      const float* vj = v + r * kv_stride + kh * hd;
+      for (int64_t x = 0; x < hd; x++) {
+        kt[x * kKBlock + j] = kj[x];
+        vt[x * kKBlock + j] = vj[x];
+      }
+    }
+    __m512 s[kQBlock], dp[kQBlock];
+    for (int qi = 0; qi < kQBlock; qi++) s[qi] = dp[qi] = _mm512_setzero_ps();
+    for (int64_t x = 0; x < hd; x++) {
+      const __m512 kx = _mm512_load_ps(kt + x * kKBlock), vx = _mm512_load_ps(vt + x * kKBlock);
+      for (int qi = 0; qi < kQBlock; qi++) {
+        s[qi] = _mm512_fmadd_ps(_mm512_set1_ps(qrow[qi][x]), kx, s[qi]);
+        dp[qi] = _mm512_fmadd_ps(_mm512_set1_ps(dorow[qi][x]), vx, dp[qi]);
+      }
+    }
+    for (int64_t qi = 0; qi < kQBlock; qi++) {
+      alignas(64) float sv[kKBlock], dpv[kKBlock];
+      _mm512_store_ps(sv, _mm512_mul_ps(s[qi], _mm512_set1_ps(d.scale)));
+      _mm512_store_ps(dpv, dp[qi]);
+      const int64_t i = i0 + qi;
+      const bool live = qi < nqb;
+      const int64_t lo = live ? key_begin[i] : 0, hi = live ? key_end[i] : 0;
+      for (int64_t j = 0; j < kKBlock; j++) {
+        float dcap = 1.0f;
+        if (d.softcap > 0.0f) {
+          const float th = std::tanh(sv[j] / d.softcap);
+          sv[j] = d.softcap * th;
+          dcap = 1.0f - th * th;
+        }
+        const int64_t key = j0 + j;
+        const bool visible = live && j < nk && key >= lo && key < hi;
+        sv[j] = visible ? sv[j] - l[qi] : -std::numeric_limits<float>::infinity();
+        ds[qi][j] = dcap;  // temporarily the soft-cap derivative
+        (void)dpv;
+      }
+      vec_exp(p[qi], sv, kKBlock);  // masked keys give exactly 0
+      for (int64_t j = 0; j < kKBlock; j++) ds[qi][j] = p[qi][j] * (dpv[j] - big_d[qi]) * ds[qi][j] * d.scale;
+    }
+    // dQ += dS · K
+    for (int64_t qi = 0; qi < nqb; qi++) {
+      __m512 r[NV];
+      float* a = dqa + qi * hd;
+      for (int c = 0; c < NV; c++) r[c] = _mm512_load_ps(a + 16 * c);
+      for (int64_t j = 0; j < nk; j++) {
+        if (ds[qi][j] == 0.0f) continue;
+        const __m512 w = _mm512_set1_ps(ds[qi][j]);
+        const float* kj = k + (j0 + j) * kv_stride + kh * hd;
+        for (int c = 0; c < NV; c++) r[c] = _mm512_fmadd_ps(w, _mm512_loadu_ps(kj + 16 * c), r[c]);
+      }
+      for (int c = 0; c < NV; c++) _mm512_store_ps(a + 16 * c, r[c]);
+    }
+    // dK_j += Σ_q dS[q][j] Q_q ;  dV_j += Σ_q P[q][j] dO_q
+    for (int64_t j = 0; j < nk; j++) {
+      float* dkj = pdk + (j0 + j) * kv_stride + kh * hd;
+      float* dvj = pdv + (j0 + j) * kv_stride + kh * hd;
+      __m512 rk[NV], rv[NV];
+      for (int c = 0; c < NV; c++) {
+        rk[c] = _mm512_loadu_ps(dkj + 16 * c);
+        rv[c] = _mm512_loadu_ps(dvj + 16 * c);
+      }
+      for (int64_t qi = 0; qi < nqb; qi++) {
+        if (p[qi][j] == 0.0f) continue;
+        const __m512 wk = _mm512_set1_ps(ds[qi][j]), wv = _mm512_set1_ps(p[qi][j]);
+        for (int c = 0; c < NV; c++) {
+          rk[c] = _mm512_fmadd_ps(wk, _mm512_loadu_ps(qrow[qi] + 16 * c), rk[c]);
+          rv[c] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(dorow[qi] + 16 * c), rv[c]);
+        }
+      }
+      for (int c = 0; c < NV; c++) {
+        _mm512_storeu_ps(dkj + 16 * c, rk[c]);
+        _mm512_storeu_ps(dvj + 16 * c, rv[c]);
+      }
+    }
+  }
+  for (int64_t qi = 0; qi < nqb; qi++) std::memcpy(dq + (i0 + qi) * q_stride + h * hd, dqa + qi * hd, sizeof(float) * hd);
+}
+
+using BackwardBlockFn = void (*)(float*, float*, float*, const float*, const float*, const float*, const float*,
+                                 const float*, const float*, const int32_t*, const int32_t*, int64_t, int64_t,
+                                 int64_t, const AttentionDims&);
+
+BackwardBlockFn attention_backward_block_for(int64_t head_dim) {
+  if (head_dim % 16 != 0) return nullptr;
+  switch (head_dim / 16) {
+    case 1: return attention_backward_block<1>;
+    case 2: return attention_backward_block<2>;
+    case 3: return attention_backward_block<3>;
+    case 4: return attention_backward_block<4>;
+    case 5: return attention_backward_block<5>;
+    case 6: return attention_backward_block<6>;
+    case 8: return attention_backward_block<8>;
+    case 16: return attention_backward_block<16>;
+    default: return nullptr;
+  }
+}
 #endif
 
 }  // namespace
@@ -213,6 +346,9 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   const int64_t n_blocks = (n_q + kBlock - 1) / kBlock;
   const int64_t kv_size = n_k * kv_stride;
   std::vector<std::vector<float>> priv_dk, priv_dv;
+#if defined(__AVX512F__)
+  const BackwardBlockFn fast = attention_backward_block_for(hd);
+#endif
 #pragma omp parallel
   {
 #pragma omp single
@@ -228,6 +364,13 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
 #pragma omp for collapse(2) schedule(static)
     for (int64_t h = 0; h < d.n_heads; h++) {
       for (int64_t blk = 0; blk < n_blocks; blk++) {
+#if defined(__AVX512F__)
+        if (fast) {
+          for (int64_t i0 = blk * kBlock; i0 < std::min(n_q, (blk + 1) * kBlock); i0 += kQBlock)
+            fast(dq, pdk.data(), pdv.data(), dout, out, lse, q, k, v, key_begin, key_end, n_q, h, i0, d);
+          continue;
+        }
+#endif
         const int64_t kh = h / group;
         for (int64_t i = blk * kBlock; i < std::min(n_q, (blk + 1) * kBlock); i++) {
           const float* qi = q + i * q_stride + h * hd;
