@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
     if (threads > 0) kernels_set_threads(threads);
     matmul_set_precision(precision == "bf16" ? MatmulPrecision::Bf16 : MatmulPrecision::Exact);
     Model m = model_load(dir);
+    if (precision == "bf16") model_matrices_to_bf16(m);  // BF16 products need BF16-stored weights
     LoraConfig lc;
     lc.rank = rank;
     lc.alpha = 16.0f;

@@ -70,6 +70,7 @@ void run_tune_sft(SftConfig cfg) {
   if (cfg.threads > 0) kernels_set_threads(cfg.threads);
   matmul_set_precision(cfg.precision == "bf16" ? MatmulPrecision::Bf16 : MatmulPrecision::Exact);
   Model m = model_load(cfg.source_model);
+  if (cfg.precision == "bf16") model_matrices_to_bf16(m);
   ModelText text = model_text_load(cfg.source_model);
   SftData data = sft_data_load(cfg, text, m.config.vocab);
   SftPlan plan = sft_plan(m, data, cfg);

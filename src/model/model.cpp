@@ -1,5 +1,8 @@
 #include "model/model.h"
 
+#include <sys/mman.h>
+
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 
@@ -8,6 +11,7 @@
 #include "formats/safetensors.h"
 #include "formats/tensor_ref.h"
 #include "model/gguf_loader.h"
+#include "kernels/quantize.h"
 #include "model/hf_config.h"
 
 namespace loam {
@@ -86,6 +90,40 @@ Model model_load(const std::string& path) {
   if (fs::path(path).extension() == ".gguf") return model_load_gguf(path);
   if (!file_exists(path)) throw Error(path, "no such file or directory");
   throw Error(path, "unrecognized model path", "pass a Hugging Face model directory or a .gguf file");
+}
+
+void model_matrices_to_bf16(Model& m) {
+  struct Owned {
+    std::shared_ptr<const void> base;  // the mapped files
+    std::vector<std::vector<uint16_t>> buffers;
+  };
+  auto owned = std::make_shared<Owned>();
+  owned->base = m.weights.storage;
+  std::vector<float> row;
+  auto convert = [&](WeightView& w) {
+    if (w.dtype != DType::F32 && w.dtype != DType::F16) return;
+    owned->buffers.emplace_back(static_cast<size_t>(w.n_rows * w.n_cols));
+    uint16_t* out = owned->buffers.back().data();
+    row.resize(static_cast<size_t>(w.n_cols));
+    for (int64_t r = 0; r < w.n_rows; r++) {
+      weight_row_to_f32(w, r, row.data());
+      f32_to_bf16_row(row.data(), w.n_cols, out + r * w.n_cols);
+    }
+    // The mapped original is not read again: let the kernel drop its pages
+    // (file-backed and unmodified, so this only lowers resident memory).
+    const uintptr_t page = 4096, begin = reinterpret_cast<uintptr_t>(w.data);
+    const uintptr_t end = begin + dtype_bytes(w.dtype, static_cast<size_t>(w.n_rows * w.n_cols));
+    const uintptr_t a = (begin + page - 1) / page * page, z = end / page * page;
+    if (z > a) madvise(reinterpret_cast<void*>(a), z - a, MADV_DONTNEED);
+    w = WeightView{DType::BF16, out, w.n_rows, w.n_cols};
+  };
+  const bool tied = m.weights.lm_head.data == m.weights.embed.data;
+  convert(m.weights.embed);
+  if (tied) m.weights.lm_head = m.weights.embed;
+  else convert(m.weights.lm_head);
+  for (LayerWeights& L : m.weights.layers)
+    for (WeightView* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) convert(*w);
+  m.weights.storage = owned;
 }
 
 int64_t model_param_count(const Model& m) {

@@ -32,6 +32,11 @@ struct Model {
 // .gguf file. Throws Error naming the file and field/tensor on any problem.
 Model model_load(const std::string& path);
 
+// Re-stores every F32/F16 matrix of m as BF16 in memory (norms, biases and
+// LoRA stay fp32), for BF16 matrix products on checkpoints stored in fp32.
+// The originals stay mapped but are no longer read.
+void model_matrices_to_bf16(Model& m);
+
 // Parameters in the checkpoint (embedding counted once when tied).
 int64_t model_param_count(const Model& m);
 // Bytes the weights take as stored (what decode streams per token).

@@ -91,3 +91,30 @@ TEST(ShardedCheckpoint, SameLogitsAsSingleFile) {
 
 }  // namespace
 }  // namespace loam
+
+namespace loam {
+namespace {
+
+// BF16 re-storage of fp32 matrices: every matrix becomes BF16 and logits stay
+// within bf16 rounding of the fp32 reference (documented bound 2e-2 here).
+TEST(MatricesToBf16, LogitsStayCloseToReference) {
+  const std::string dir = test::model_case_dir("llama");
+  Model m = model_load(dir);
+  model_matrices_to_bf16(m);
+  EXPECT_EQ(m.weights.layers[0].wq.dtype, DType::BF16);
+  EXPECT_EQ(m.weights.lm_head.dtype, DType::BF16);
+  SafetensorsFile ref = SafetensorsFile::open(dir + "/reference.safetensors");
+  auto ids = test::tensor_i64(test::ref_tensor(ref, "input_ids"));
+  auto want = test::tensor_f32(test::ref_tensor(ref, "logits"));
+  const int64_t T = test::ref_tensor(ref, "input_ids").shape[1], V = m.config.vocab;
+  std::vector<int32_t> row(ids.begin(), ids.begin() + T);
+  KvCache cache(m.config, T);
+  std::vector<float> got(T * V);
+  model_forward(m, nullptr, cache, row.data(), T, got.data(), T);
+  const double d = test::max_abs_diff(got.data(), want.data(), T * V);
+  EXPECT_LE(d, 2e-2) << d;
+  EXPECT_GT(d, 0.0);  // it really is a different (rounded) model
+}
+
+}  // namespace
+}  // namespace loam
