@@ -73,15 +73,30 @@ void attention_forward_generic(float* out, float* lse, const float* q, const flo
 constexpr int kQBlock = 8;   // queries per task
 constexpr int kKBlock = 16;  // keys per step
 
+// Keys transposed once per call for every (KV head, aligned block of 16
+// keys): element [x][j] of block kb of head kh at ((kh·n_kb + kb)·hd + x)·16 + j.
+// Rows past n_k repeat the last key (they are always masked).
+void keys_transpose(float* kt_all, const float* k, int64_t n_k, const AttentionDims& d) {
+  const int64_t hd = d.head_dim, kv_stride = d.n_kv_heads * hd, n_kb = (n_k + kKBlock - 1) / kKBlock;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t kh = 0; kh < d.n_kv_heads; kh++)
+    for (int64_t kb = 0; kb < n_kb; kb++) {
+      float* dst = kt_all + (kh * n_kb + kb) * hd * kKBlock;
+      for (int64_t j = 0; j < kKBlock; j++) {
+        const float* kj = k + std::min<int64_t>(kb * kKBlock + j, n_k - 1) * kv_stride + kh * hd;
+        for (int64_t x = 0; x < hd; x++) dst[x * kKBlock + j] = kj[x];
+      }
+    }
+}
+
 template <int NV>
-void attention_block(float* out, float* lse, const float* q, const float* k, const float* v,
+void attention_block(float* out, float* lse, const float* q, const float* kt_all, int64_t n_kb, const float* v,
                      const int32_t* key_begin, const int32_t* key_end, int64_t n_q, int64_t h, int64_t i0,
                      const AttentionDims& d) {
   constexpr int64_t hd = 16 * NV;
   const int64_t group = d.n_heads / d.n_kv_heads, kh = h / group;
   const int64_t q_stride = d.n_heads * hd, kv_stride = d.n_kv_heads * hd;
   const int64_t i1 = std::min<int64_t>(n_q, i0 + kQBlock), nqb = i1 - i0;
-  alignas(64) float kt[hd * kKBlock];   // (hd, 16) transposed key block
   alignas(64) float acc[kQBlock * hd];  // (queries, hd) unnormalized output
   alignas(64) float sc[kQBlock][kKBlock];
   float m[kQBlock], l[kQBlock];
@@ -97,16 +112,13 @@ void attention_block(float* out, float* lse, const float* q, const float* k, con
   }
   std::memset(acc, 0, sizeof(acc));
   const __m512 scale = _mm512_set1_ps(d.scale);
-  for (int64_t j0 = b; j0 < e; j0 += kKBlock) {
+  for (int64_t j0 = b / kKBlock * kKBlock; j0 < e; j0 += kKBlock) {
     const int64_t nk = std::min<int64_t>(kKBlock, e - j0);
-    for (int64_t j = 0; j < kKBlock; j++) {
-      const float* kj = k + (j0 + std::min<int64_t>(j, nk - 1)) * kv_stride + kh * hd;
-      for (int64_t x = 0; x < hd; x++) kt[x * kKBlock + j] = kj[x];
-    }
+    const float* kt = kt_all + (kh * n_kb + j0 / kKBlock) * hd * kKBlock;
     __m512 s[kQBlock];
     for (int qi = 0; qi < kQBlock; qi++) s[qi] = _mm512_setzero_ps();
     for (int64_t x = 0; x < hd; x++) {
-      const __m512 kx = _mm512_load_ps(kt + x * kKBlock);
+      const __m512 kx = _mm512_loadu_ps(kt + x * kKBlock);
       for (int qi = 0; qi < kQBlock; qi++) s[qi] = _mm512_fmadd_ps(_mm512_set1_ps(qrow[qi][x]), kx, s[qi]);
     }
     for (int64_t qi = 0; qi < nqb; qi++) {
@@ -156,7 +168,7 @@ void attention_block(float* out, float* lse, const float* q, const float* k, con
   }
 }
 
-using BlockFn = void (*)(float*, float*, const float*, const float*, const float*, const int32_t*,
+using BlockFn = void (*)(float*, float*, const float*, const float*, int64_t, const float*, const int32_t*,
                          const int32_t*, int64_t, int64_t, int64_t, const AttentionDims&);
 
 BlockFn attention_block_for(int64_t head_dim) {
@@ -177,10 +189,18 @@ void attention_forward_avx512(BlockFn fn, float* out, float* lse, const float* q
                               const int32_t* key_begin, const int32_t* key_end, int64_t n_q,
                               const AttentionDims& d) {
   const int64_t n_blocks = (n_q + kQBlock - 1) / kQBlock;
+  int64_t n_k = 0;
+  for (int64_t i = 0; i < n_q; i++) n_k = std::max<int64_t>(n_k, key_end[i]);
+  if (n_k == 0) n_k = 1;
+  const int64_t n_kb = (n_k + kKBlock - 1) / kKBlock;
+  thread_local std::vector<float> kt_all;  // grows once; reused across calls
+  kt_all.resize(static_cast<size_t>(d.n_kv_heads * n_kb * d.head_dim * kKBlock));
+  keys_transpose(kt_all.data(), k, n_k, d);
+  const float* kt = kt_all.data();
 #pragma omp parallel for collapse(2) schedule(dynamic, 1)
   for (int64_t h = 0; h < d.n_heads; h++)
     for (int64_t blk = 0; blk < n_blocks; blk++)
-      fn(out, lse, q, k, v, key_begin, key_end, n_q, h, blk * kQBlock, d);
+      fn(out, lse, q, kt, n_kb, v, key_begin, key_end, n_q, h, blk * kQBlock, d);
 }
 
 // Backward for one (query head, block of 8 queries) over blocks of 16 keys,
@@ -190,13 +210,13 @@ void attention_forward_avx512(BlockFn fn, float* out, float* lse, const float* q
 template <int NV>
 void attention_backward_block(float* dq, float* pdk, float* pdv, const float* dout, const float* out,
                               const float* lse, const float* q, const float* k, const float* v,
+                              const float* kt_all, const float* vt_all, int64_t n_kb,
                               const int32_t* key_begin, const int32_t* key_end, int64_t n_q, int64_t h,
                               int64_t i0, const AttentionDims& d) {
   constexpr int64_t hd = 16 * NV;
   const int64_t group = d.n_heads / d.n_kv_heads, kh = h / group;
   const int64_t q_stride = d.n_heads * hd, kv_stride = d.n_kv_heads * hd;
   const int64_t i1 = std::min<int64_t>(n_q, i0 + kQBlock), nqb = i1 - i0;
-  alignas(64) float kt[hd * kKBlock], vt[hd * kKBlock];
   alignas(64) float dqa[kQBlock * hd];
   alignas(64) float p[kQBlock][kKBlock], ds[kQBlock][kKBlock];
   const float* qrow[kQBlock];
@@ -215,21 +235,14 @@ void attention_backward_block(float* dq, float* pdk, float* pdv, const float* do
     }
   }
   std::memset(dqa, 0, sizeof(dqa));
-  for (int64_t j0 = b; j0 < e; j0 += kKBlock) {
+  for (int64_t j0 = (b == INT64_MAX ? 0 : b / kKBlock * kKBlock); j0 < e; j0 += kKBlock) {
     const int64_t nk = std::min<int64_t>(kKBlock, e - j0);
-    for (int64_t j = 0; j < kKBlock; j++) {
-      const int64_t r = j0 + std::min<int64_t>(j, nk - 1);
-      const float* kj = k + r * kv_stride + kh * hd;
-      const float* vj = v + r * kv_stride + kh * hd;
-      for (int64_t x = 0; x < hd; x++) {
-        kt[x * kKBlock + j] = kj[x];
-        vt[x * kKBlock + j] = vj[x];
-      }
-    }
+    const float* kt = kt_all + (kh * n_kb + j0 / kKBlock) * hd * kKBlock;
+    const float* vt = vt_all + (kh * n_kb + j0 / kKBlock) * hd * kKBlock;
     __m512 s[kQBlock], dp[kQBlock];
     for (int qi = 0; qi < kQBlock; qi++) s[qi] = dp[qi] = _mm512_setzero_ps();
     for (int64_t x = 0; x < hd; x++) {
-      const __m512 kx = _mm512_load_ps(kt + x * kKBlock), vx = _mm512_load_ps(vt + x * kKBlock);
+      const __m512 kx = _mm512_loadu_ps(kt + x * kKBlock), vx = _mm512_loadu_ps(vt + x * kKBlock);
       for (int qi = 0; qi < kQBlock; qi++) {
         s[qi] = _mm512_fmadd_ps(_mm512_set1_ps(qrow[qi][x]), kx, s[qi]);
         dp[qi] = _mm512_fmadd_ps(_mm512_set1_ps(dorow[qi][x]), vx, dp[qi]);
@@ -298,8 +311,8 @@ void attention_backward_block(float* dq, float* pdk, float* pdv, const float* do
 }
 
 using BackwardBlockFn = void (*)(float*, float*, float*, const float*, const float*, const float*, const float*,
-                                 const float*, const float*, const int32_t*, const int32_t*, int64_t, int64_t,
-                                 int64_t, const AttentionDims&);
+                                 const float*, const float*, const float*, const float*, int64_t, const int32_t*,
+                                 const int32_t*, int64_t, int64_t, int64_t, const AttentionDims&);
 
 BackwardBlockFn attention_backward_block_for(int64_t head_dim) {
   if (head_dim % 16 != 0) return nullptr;
@@ -348,6 +361,14 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   std::vector<std::vector<float>> priv_dk, priv_dv;
 #if defined(__AVX512F__)
   const BackwardBlockFn fast = attention_backward_block_for(hd);
+  const int64_t n_kb = (std::max<int64_t>(n_k, 1) + kKBlock - 1) / kKBlock;
+  std::vector<float> kt_all, vt_all;
+  if (fast) {
+    kt_all.resize(static_cast<size_t>(d.n_kv_heads * n_kb * hd * kKBlock));
+    vt_all.resize(kt_all.size());
+    keys_transpose(kt_all.data(), k, std::max<int64_t>(n_k, 1), d);
+    keys_transpose(vt_all.data(), v, std::max<int64_t>(n_k, 1), d);
+  }
 #endif
 #pragma omp parallel
   {
@@ -367,7 +388,8 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
 #if defined(__AVX512F__)
         if (fast) {
           for (int64_t i0 = blk * kBlock; i0 < std::min(n_q, (blk + 1) * kBlock); i0 += kQBlock)
-            fast(dq, pdk.data(), pdv.data(), dout, out, lse, q, k, v, key_begin, key_end, n_q, h, i0, d);
+            fast(dq, pdk.data(), pdv.data(), dout, out, lse, q, k, v, kt_all.data(), vt_all.data(), n_kb,
+                 key_begin, key_end, n_q, h, i0, d);
           continue;
         }
 #endif
