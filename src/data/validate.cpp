@@ -260,8 +260,10 @@ ValidationReport dataset_scan(RecordSource& source, const std::string& name, con
   s.report.uri = name;
   s.report.path = name;
   s.report.file_kind = source.kind();
-  // Pipeline: while worker threads parse batch k's JSON (the costly part), the
-  // calling thread reads batch k+1; then it checks batch k in file order.
+  // Pipeline: while one worker per core parses batch k's JSON (the costly
+  // part), the calling thread reads batch k+1; then it checks batch k in file
+  // order. (Measured on 2 cores: faster than having the reader join the
+  // parsing, as reading is short and the cores stay busy.)
   // Memory: two batches of lines and their DOMs, whatever the file size.
   struct Batch {
     std::vector<Record> records;
