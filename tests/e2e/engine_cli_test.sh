@@ -46,6 +46,15 @@ g2=$($loam generate --model "$work/m" --prompt "The weather" --max-tokens 12)
 $loam convert --model "$work/m" --out "$work/m.gguf" --dtype f32 >/dev/null
 g3=$($loam generate --model "$work/m.gguf" --prompt "The weather" --max-tokens 12)
 [ "$g1" = "$g3" ] || fail "GGUF F32 generation differs: [$g1] vs [$g3]"
+# A stop sequence taken from the greedy output cuts it right before the stop.
+stop=$(printf '%s' "$g1" | $py -c 'import sys; t=sys.stdin.read(); print(t[len(t)//2:len(t)//2+3])')
+g4=$($loam generate --model "$work/m" --prompt "The weather" --max-tokens 12 --stop "$stop" --stats 2> "$work/stop.err")
+$py - "$g1" "$g4" "$stop" <<'PY'
+import sys
+full, cut, stop = sys.argv[1], sys.argv[2], sys.argv[3]
+assert cut == full[:full.index(stop)], (full, cut, stop)
+PY
+grep -q "finish: stop" "$work/stop.err" || fail "stop sequence not reported: $(cat "$work/stop.err")"
 s1=$($loam generate --model "$work/m" --prompt "The weather" --max-tokens 12 --temperature 0.9 --top-p 0.9 --seed 7)
 s2=$($loam generate --model "$work/m" --prompt "The weather" --max-tokens 12 --temperature 0.9 --top-p 0.9 --seed 7)
 [ "$s1" = "$s2" ] || fail "seeded sampling is not reproducible"
