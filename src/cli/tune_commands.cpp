@@ -189,6 +189,7 @@ void register_tune_commands(CLI::App& app) {
   s->add_option("--max-grad-norm", c.max_grad_norm, "Global gradient-norm clip (0 = off)");
   s->add_option("--eval-steps", c.eval_steps, "Evaluate every N steps (and at epoch ends)");
   s->add_option("--save-steps", c.save_steps, "Checkpoint every N steps (and at epoch ends)");
+  s->add_option("--save-total-limit", c.save_total_limit, "Newest checkpoints kept (0 = all)");
   s->add_option("--early-stopping-patience", c.early_stopping_patience, "Stop after K evaluations without improvement");
   s->add_option("--seed", c.seed, "Seed for shuffling, initialization and dropout");
   s->add_option("--max-steps", c.max_steps, "Stop after N optimizer steps");

@@ -29,6 +29,7 @@ void sft_config_check(const SftConfig& c) {
   need(c.max_grad_norm >= 0, "--max-grad-norm", "must not be negative");
   need(c.eval_steps >= 0, "--eval-steps", "must not be negative");
   need(c.save_steps >= 0, "--save-steps", "must not be negative");
+  need(c.save_total_limit >= 0, "--save-total-limit", "must not be negative");
   need(c.early_stopping_patience >= 0, "--early-stopping-patience", "must not be negative");
   need(c.max_steps >= 0, "--max-steps", "must not be negative");
   need(c.precision == "exact" || c.precision == "bf16", "--precision", "must be exact or bf16");

@@ -36,6 +36,7 @@ struct SftConfig {
   float max_grad_norm = 1.0f;        // --max-grad-norm; 0 = no clipping
   int eval_steps = 0;                // --eval-steps; 0 = at epoch ends only
   int save_steps = 0;                // --save-steps; 0 = at epoch ends only
+  int save_total_limit = 2;          // --save-total-limit: newest checkpoints kept (0 = all)
   int early_stopping_patience = 0;   // --early-stopping-patience (evaluations); 0 = off
   uint64_t seed = 42;                // --seed: shuffling, LoRA init, dropout
   int64_t max_steps = 0;             // --max-steps; 0 = epochs decide

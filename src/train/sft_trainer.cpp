@@ -127,7 +127,7 @@ nlohmann::json config_json(const SftConfig& c) {
           {"batch_size", c.batch_size}, {"gradient_accumulation_steps", c.gradient_accumulation_steps},
           {"max_seq_length", c.max_seq_length}, {"warmup_ratio", c.warmup_ratio},
           {"lr_scheduler", lr_schedule_name(c.lr_scheduler)}, {"weight_decay", c.weight_decay},
-          {"max_grad_norm", c.max_grad_norm}, {"eval_steps", c.eval_steps}, {"save_steps", c.save_steps},
+          {"max_grad_norm", c.max_grad_norm}, {"eval_steps", c.eval_steps}, {"save_steps", c.save_steps}, {"save_total_limit", c.save_total_limit},
           {"early_stopping_patience", c.early_stopping_patience}, {"seed", c.seed}, {"max_steps", c.max_steps},
           {"init_adapter", c.init_adapter}, {"gradient_checkpointing", c.gradient_checkpointing},
           {"packing", c.packing}, {"precision", c.precision}, {"display_name", c.display_name}};
@@ -146,6 +146,24 @@ void metrics_truncate(const std::string& path, int64_t step) {
     }
   }
   file_write_atomic(path, kept);
+}
+
+// Keeps the `keep` newest step-N checkpoints (0 = all); the one just written
+// is always among them.
+void checkpoints_prune(const std::string& dir, int keep) {
+  if (keep <= 0) return;
+  std::vector<std::pair<int64_t, fs::path>> found;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (!e.is_directory() || name.rfind("step-", 0) != 0 || name.find(".tmp") != std::string::npos) continue;
+    try {
+      found.emplace_back(std::stoll(name.substr(5)), e.path());
+    } catch (const std::exception&) {
+    }
+  }
+  std::sort(found.begin(), found.end());
+  std::error_code ec;
+  for (size_t i = 0; i + static_cast<size_t>(keep) < found.size(); i++) fs::remove_all(found[i].second, ec);
 }
 
 }  // namespace
@@ -245,6 +263,7 @@ SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, c
     checkpoint_save(dir, lora, opt, st, run_cfg);
     file_write_atomic(out + "/checkpoints/latest", dir + "\n");
     res.last_checkpoint = dir;
+    checkpoints_prune(out + "/checkpoints", cfg.save_total_limit);
     log(std::string("checkpoint ") + dir + " (" + why + ")");
   };
   // Returns true when early stopping triggers.

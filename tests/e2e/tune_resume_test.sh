@@ -25,6 +25,7 @@ for f in adapter_config.json adapter_model.safetensors adapter.gguf metrics.json
   [ -s "$work/a/$f" ] || fail "missing output $f"
 done
 grep -q "tuning plan" "$work/a.log" || fail "no plan printed"
+[ "$(ls -d "$work"/a/checkpoints/step-* | wc -l)" = 2 ] || fail "checkpoints not pruned to the newest 2: $(ls "$work/a/checkpoints")"
 grep -q "estimated peak memory" "$work/a.log" || fail "no memory estimate"
 $py - "$work/a" <<'PY'
 import json, sys, struct
