@@ -93,7 +93,9 @@ void run_tune_sft(SftConfig cfg) {
                   p.token_accuracy, p.learning_rate, p.tokens_per_s, human_seconds(p.eta_s).c_str());
     if (tty) std::fprintf(stderr, "\r\033[K%s", line);
     else std::fprintf(stderr, "%s\n", line);
-    if (p.val_loss) std::fprintf(stderr, "%s  val_loss %.4f  val_acc %.3f\n", tty ? "" : line, *p.val_loss, *p.val_token_accuracy);
+    if (p.val_loss)
+      std::fprintf(stderr, "%sstep %lld  val_loss %.4f  val_acc %.3f\n", tty ? "\n" : "",
+                   static_cast<long long>(p.step), *p.val_loss, *p.val_token_accuracy);
   };
   SftResult r = sft_train(m, data, cfg, sft_format_of(text), cb);
   if (tty) std::fprintf(stderr, "\n");

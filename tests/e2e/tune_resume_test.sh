@@ -86,6 +86,21 @@ wait $pid || fail "SIGTERM did not exit cleanly"
 grep -q '"status":"interrupted"' "$work/c.json" || fail "not reported as interrupted: $(cat "$work/c.json")"
 grep -q -- "--resume" "$work/c.log" || fail "no resume hint"
 
+# 3b. Early stopping: with a learning rate far too high the validation loss
+#     stops improving; the run ends early, keeps the best adapter and says so.
+$loam tune sft --source-model "$work/m" --train "$work/train.jsonl" --validation "$work/val.jsonl" --epochs 20 \
+  --learning-rate 0.5 --eval-steps 1 --early-stopping-patience 2 --batch-size 4 --output "$work/es" \
+  > "$work/es.json" 2> "$work/es.log" || { cat "$work/es.log"; fail "early-stopping run"; }
+grep -q '"status":"early_stopped"' "$work/es.json" || fail "did not stop early: $(cat "$work/es.json")"
+[ -s "$work/es/best/adapter_model.safetensors" ] || fail "best adapter not kept"
+$py - "$work/es/metrics.jsonl" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert len(lines) < 20 * 4, len(lines)  # stopped before the planned 80 steps
+vals = [l["val_loss"] for l in lines if "val_loss" in l]
+assert min(vals) < vals[-1] and min(vals) < vals[-2], vals  # the last two evaluations did not improve
+PY
+
 # 4. A bad line stops the run before training, naming file and line.
 cp "$work/train.jsonl" "$work/bad.jsonl"
 echo '{"input_text": "where is the config?", "output_txt": "typo"}' >> "$work/bad.jsonl"
