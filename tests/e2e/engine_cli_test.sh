@@ -55,6 +55,11 @@ full, cut, stop = sys.argv[1], sys.argv[2], sys.argv[3]
 assert cut == full[:full.index(stop)], (full, cut, stop)
 PY
 grep -q "finish: stop" "$work/stop.err" || fail "stop sequence not reported: $(cat "$work/stop.err")"
+# The GGUF file carries the tokenizer and chat template: same ids, same rendering.
+t1=$($loam tokenize --tokenizer "$work/m" --text "Héllo wörld 😀 <s> code()" --add-special-tokens)
+t2=$($loam tokenize --tokenizer "$work/m.gguf" --text "Héllo wörld 😀 <s> code()" --add-special-tokens)
+[ "$t1" = "$t2" ] || fail "GGUF tokenizer differs: $t1 vs $t2"
+[ "$($loam chat-template --model "$work/m.gguf" --input "$work/c.jsonl")" = '{"rendered":"<s> [INST] Hi [/INST]"}' ] || fail "GGUF chat template"
 s1=$($loam generate --model "$work/m" --prompt "The weather" --max-tokens 12 --temperature 0.9 --top-p 0.9 --seed 7)
 s2=$($loam generate --model "$work/m" --prompt "The weather" --max-tokens 12 --temperature 0.9 --top-p 0.9 --seed 7)
 [ "$s1" = "$s2" ] || fail "seeded sampling is not reproducible"
@@ -64,6 +69,7 @@ $loam logits --model "$work/m" --tokens 1,415,8086,349 --out "$work/a.npy" | gre
 $loam logits --model "$work/m.gguf" --tokens 1,415,8086,349 --out "$work/b.npy" >/dev/null
 $loam convert --model "$work/m" --out "$work/q.gguf" --dtype q8_0 >/dev/null
 $loam convert --model "$work/m" --out "$work/h.gguf" --dtype bf16 >/dev/null
+$loam inspect "$work/q.gguf" --json | grep -q '"Q8_0"' || fail "inspect does not report Q8_0"
 $loam logits --model "$work/q.gguf" --tokens 1,415,8086,349 --out "$work/q.npy" >/dev/null
 $loam logits --model "$work/h.gguf" --tokens 1,415,8086,349 --out "$work/h.npy" >/dev/null
 $py - "$work" <<'PY'
