@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/token_list.h"
 #include "core/error.h"
 #include "core/system.h"
 #include "formats/safetensors.h"
@@ -113,26 +114,10 @@ struct DebugGradsOptions {
   int prompt_len = 0;
 };
 
-std::vector<int32_t> parse_ids(const std::string& s) {
-  std::vector<int32_t> ids;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t j = s.find(',', i);
-    if (j == std::string::npos) j = s.size();
-    try {
-      ids.push_back(static_cast<int32_t>(std::stol(s.substr(i, j - i))));
-    } catch (const std::exception&) {
-      throw Error("--tokens", "\"" + s.substr(i, j - i) + "\" is not a token id");
-    }
-    i = j + 1;
-  }
-  return ids;
-}
-
 void run_debug_grads(const DebugGradsOptions& o) {
   Model m = model_load(o.model);
   LoraAdapter lora = lora_load(o.adapter, m.config);
-  std::vector<int32_t> ids = parse_ids(o.tokens);
+  std::vector<int32_t> ids = parse_token_list(o.tokens, "--tokens");
   const int64_t T = static_cast<int64_t>(ids.size());
   for (int32_t id : ids)
     if (id < 0 || id >= m.config.vocab) throw Error("--tokens", "token id " + std::to_string(id) + " outside the vocabulary");

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_file.h"
 #include "formats/safetensors.h"
 #include "formats/tensor_ref.h"
 
@@ -69,12 +70,7 @@ LoraAdapter lora_init(const ModelConfig& c, const LoraConfig& lc, uint64_t seed)
 namespace {
 
 LoraConfig read_adapter_config(const std::string& path) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(file_read_all(path));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(path, std::string("invalid JSON: ") + e.what());
-  }
+  const nlohmann::json j = json_read_file(path);
   auto field = [&](const char* k) -> const nlohmann::json* {
     return j.contains(k) && !j[k].is_null() ? &j[k] : nullptr;
   };

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_file.h"
 #include "formats/safetensors.h"
 #include "formats/tensor_ref.h"
 #include "model/gguf_loader.h"
@@ -33,21 +34,12 @@ class SafetensorsSource : public TensorSource {
   std::string dir_;
 };
 
-nlohmann::json read_json(const std::string& path) {
-  std::string text = file_read_all(path);
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(path, std::string("invalid JSON: ") + e.what());
-  }
-}
-
 GenerationDefaults read_generation_config(const std::string& dir, const ModelConfig& c) {
   GenerationDefaults g;
   for (int id : c.eos_ids) g.eos_ids.push_back(id);
   std::string path = dir + "/generation_config.json";
   if (!file_exists(path)) return g;
-  nlohmann::json j = read_json(path);
+  nlohmann::json j = json_read_file(path);
   HfConfigReader r(j, path);
   if (r.has("eos_token_id")) {
     g.eos_ids.clear();
@@ -75,7 +67,7 @@ Model load_hf_dir(const std::string& dir) {
   Model m;
   m.path = dir;
   m.format = "safetensors";
-  m.config = model_config_from_hf(read_json(cfg_path), cfg_path);
+  m.config = model_config_from_hf(json_read_file(cfg_path), cfg_path);
   auto ck = std::make_shared<SafetensorsCheckpoint>(SafetensorsCheckpoint::open_dir(dir));
   SafetensorsSource src(*ck, dir);
   m.weights = model_weights_load(m.config, src, ck);

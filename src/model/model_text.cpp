@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_file.h"
 #include "formats/gguf.h"
 
 namespace loam {
@@ -12,14 +13,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-json read_json_file(const std::string& path) {
-  try {
-    return json::parse(file_read_all(path));
-  } catch (const json::parse_error& e) {
-    throw Error(path, std::string("invalid JSON: ") + e.what());
-  }
-}
 
 // tokenizer_config.json writes special tokens as "text" or {"content": "text", ...}.
 std::string token_string(const json& cfg, const char* key) {
@@ -61,7 +54,7 @@ ModelText load_from_dir(const std::string& dir) {
   const std::string cfg_path = dir + "/tokenizer_config.json";
   std::optional<std::string> tmpl;
   if (file_exists(cfg_path)) {
-    json cfg = read_json_file(cfg_path);
+    json cfg = json_read_file(cfg_path);
     t.bos_token = token_string(cfg, "bos_token");
     t.eos_token = token_string(cfg, "eos_token");
     tmpl = template_from_config(cfg, cfg_path);
@@ -71,7 +64,7 @@ ModelText load_from_dir(const std::string& dir) {
   for (const char* f : {"generation_config.json", "config.json"}) {
     const std::string p = dir + "/" + f;
     if (file_exists(p)) {
-      json j = read_json_file(p);
+      json j = json_read_file(p);
       if (j.contains("eos_token_id")) add_eos_ids(t.eos_ids, j["eos_token_id"]);
     }
   }

@@ -12,6 +12,7 @@
 
 #include "formats/safetensors.h"
 #include "formats/tensor_ref.h"
+#include "model/transformer_train.h"
 
 namespace loam::test {
 
@@ -69,6 +70,24 @@ inline double max_abs(const std::vector<float>& a) {
   double m = 0;
   for (float x : a) m = std::max(m, std::fabs(static_cast<double>(x)));
   return m;
+}
+
+// The reference batch (input_ids, labels) as a packed TrainBatch:
+// logits[b,t] predicts labels[b,t+1] (the Hugging Face shift).
+inline TrainBatch reference_train_batch(const SafetensorsFile& ref) {
+  const TensorRef& ids_t = ref_tensor(ref, "input_ids");
+  const int64_t B = ids_t.shape[0], T = ids_t.shape[1];
+  auto ids = tensor_i64(ids_t);
+  auto labels = tensor_i64(ref_tensor(ref, "labels"));
+  TrainBatch batch;
+  for (int64_t b = 0; b < B; b++) {
+    std::vector<int32_t> row(T), targets(T, kIgnoreIndex);
+    for (int64_t t = 0; t < T; t++) row[t] = static_cast<int32_t>(ids[b * T + t]);
+    for (int64_t t = 0; t + 1 < T; t++)
+      if (labels[b * T + t + 1] != -100) targets[t] = static_cast<int32_t>(labels[b * T + t + 1]);
+    batch.append(row, targets);
+  }
+  return batch;
 }
 
 }  // namespace loam::test

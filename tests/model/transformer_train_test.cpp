@@ -12,21 +12,6 @@ namespace loam {
 namespace {
 
 // The reference batch as a packed TrainBatch: logits[b,t] predicts labels[b,t+1].
-TrainBatch reference_batch(const SafetensorsFile& ref) {
-  const TensorRef& ids_t = test::ref_tensor(ref, "input_ids");
-  const int64_t B = ids_t.shape[0], T = ids_t.shape[1];
-  auto ids = test::tensor_i64(ids_t);
-  auto labels = test::tensor_i64(test::ref_tensor(ref, "labels"));
-  TrainBatch batch;
-  for (int64_t b = 0; b < B; b++) {
-    std::vector<int32_t> row(T), targets(T, kIgnoreIndex);
-    for (int64_t t = 0; t < T; t++) row[t] = static_cast<int32_t>(ids[b * T + t]);
-    for (int64_t t = 0; t + 1 < T; t++)
-      if (labels[b * T + t + 1] != -100) targets[t] = static_cast<int32_t>(labels[b * T + t + 1]);
-    batch.append(row, targets);
-  }
-  return batch;
-}
 
 class ReferenceGrads : public ::testing::TestWithParam<std::string> {};
 
@@ -36,7 +21,7 @@ TEST_P(ReferenceGrads, LossAndLoraGradientsMatchPyTorch) {
   if (!ref.find("loss")) GTEST_FAIL() << "reference has no loss";
   Model m = model_load(dir);
   LoraAdapter lora = lora_load(dir + "/adapter", m.config);
-  TrainBatch batch = reference_batch(ref);
+  TrainBatch batch = test::reference_train_batch(ref);
   int64_t scored = 0;
   for (int32_t t : batch.targets) scored += t != kIgnoreIndex;
   for (bool checkpointing : {false, true}) {
@@ -80,7 +65,7 @@ TEST(TrainInvariants, ZeroBGivesBaseLoss) {
   LoraConfig lc;
   lc.rank = 4;
   LoraAdapter lora = lora_init(m.config, lc, 7);
-  TrainBatch batch = reference_batch(ref);
+  TrainBatch batch = test::reference_train_batch(ref);
   LossStats with = model_eval_loss(m, &lora, batch), without = model_eval_loss(m, nullptr, batch);
   EXPECT_EQ(with.loss_sum, without.loss_sum);
   EXPECT_EQ(with.n_correct, without.n_correct);

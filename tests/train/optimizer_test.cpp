@@ -13,21 +13,6 @@
 namespace loam {
 namespace {
 
-TrainBatch batch_of(const SafetensorsFile& ref) {
-  const TensorRef& ids_t = test::ref_tensor(ref, "input_ids");
-  const int64_t B = ids_t.shape[0], T = ids_t.shape[1];
-  auto ids = test::tensor_i64(ids_t);
-  auto labels = test::tensor_i64(test::ref_tensor(ref, "labels"));
-  TrainBatch batch;
-  for (int64_t b = 0; b < B; b++) {
-    std::vector<int32_t> row(T), targets(T, kIgnoreIndex);
-    for (int64_t t = 0; t < T; t++) row[t] = static_cast<int32_t>(ids[b * T + t]);
-    for (int64_t t = 0; t + 1 < T; t++)
-      if (labels[b * T + t + 1] != -100) targets[t] = static_cast<int32_t>(labels[b * T + t + 1]);
-    batch.append(row, targets);
-  }
-  return batch;
-}
 
 // Largest |ours - reference| over all adapter tensors after a step, ignoring
 // entries whose reference gradient is ill-conditioned (|g| < 1e-6), where
@@ -64,7 +49,7 @@ TEST_P(AdamWReference, ThreeStepsMatchTorch) {
   SafetensorsFile ref = SafetensorsFile::open(dir + "/reference.safetensors");
   Model m = model_load(dir);
   LoraAdapter lora = lora_load(dir + "/adapter", m.config);
-  TrainBatch batch = batch_of(ref);
+  TrainBatch batch = test::reference_train_batch(ref);
   int64_t scored = 0;
   for (int32_t t : batch.targets) scored += t != kIgnoreIndex;
   AdamWState st = adamw_init(lora);
