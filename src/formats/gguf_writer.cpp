@@ -232,18 +232,4 @@ std::string GgufWriter::serialize() const {
   return s;
 }
 
-void q8_0_quantize(const float* x, int64_t n, uint8_t* out) {
-  for (int64_t b = 0; b < n / kQ8BlockSize; b++) {
-    const float* xb = x + b * kQ8BlockSize;
-    uint8_t* ob = out + b * kQ8BlockBytes;
-    float amax = 0.0f;
-    for (int j = 0; j < kQ8BlockSize; j++) amax = std::max(amax, std::fabs(xb[j]));
-    const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    const uint16_t dh = f32_to_f16(d);
-    std::memcpy(ob, &dh, 2);
-    for (int j = 0; j < kQ8BlockSize; j++) ob[2 + j] = static_cast<uint8_t>(static_cast<int8_t>(std::round(xb[j] * id)));
-  }
-}
-
 }  // namespace loam

@@ -74,9 +74,4 @@ class GgufWriter {
   uint32_t alignment_ = kGgufDefaultAlignment;
 };
 
-// Quantizes n floats (n a multiple of 32) to Q8_0 blocks as llama.cpp's
-// quantize_row_q8_0 does: d = max|x| / 127 stored as f16, q = round(x / d).
-// `out` must hold n / 32 * 34 bytes.
-void q8_0_quantize(const float* x, int64_t n, uint8_t* out);
-
 }  // namespace loam

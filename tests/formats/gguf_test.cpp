@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "formats/gguf_writer.h"
+#include "kernels/quantize.h"
 
 namespace loam {
 namespace {
@@ -86,7 +87,7 @@ TEST(Gguf, WriterRoundTripsBitExactly) {
   std::vector<float> src(2 * 64);
   for (size_t i = 0; i < src.size(); i++) src[i] = std::cos(0.3f * static_cast<float>(i)) * 2.0f;
   std::vector<uint8_t> q8(src.size() / 32 * 34);
-  q8_0_quantize(src.data(), static_cast<int64_t>(src.size()), q8.data());
+  q8_0_quantize_row(src.data(), static_cast<int64_t>(src.size()), q8.data());
   w.add_tensor("a.weight", DType::F32, {3, 5}, f32.data());
   w.add_tensor("b", DType::F16, {2}, f16.data());
   w.add_tensor("c", DType::BF16, {3, 1}, bf16.data());
@@ -135,7 +136,7 @@ TEST(Gguf, Q8_0QuantizeFollowsLlamaCpp) {
   std::vector<float> x(32);
   for (int i = 0; i < 32; i++) x[i] = static_cast<float>(i - 10) * 0.1f;  // max |x| = 2.1
   std::vector<uint8_t> out(34);
-  q8_0_quantize(x.data(), 32, out.data());
+  q8_0_quantize_row(x.data(), 32, out.data());
   uint16_t dh;
   std::memcpy(&dh, out.data(), 2);
   EXPECT_EQ(dh, f32_to_f16(2.1f / 127.0f));
@@ -145,7 +146,7 @@ TEST(Gguf, Q8_0QuantizeFollowsLlamaCpp) {
     EXPECT_NEAR(f16_to_f32(dh) * static_cast<int8_t>(out[2 + i]), x[i], 0.01f);
   }
   std::vector<float> zeros(32, 0.0f);
-  q8_0_quantize(zeros.data(), 32, out.data());
+  q8_0_quantize_row(zeros.data(), 32, out.data());
   EXPECT_EQ(out, std::vector<uint8_t>(34, 0));
 }
 
