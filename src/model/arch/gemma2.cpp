@@ -9,9 +9,9 @@
 #include "model/hf_config.h"
 
 namespace loam {
-namespace {
 
-void read_hf(const HfConfigReader& r, ModelConfig& c) {
+// The fields Gemma 2 and Gemma 3 share in config.json (gemma3.cpp uses it too).
+void gemma2_read_hf_common(const HfConfigReader& r, ModelConfig& c) {
   c.norm_plus_one = true;
   c.embed_scale = true;
   c.sandwich_norms = true;
@@ -21,6 +21,12 @@ void read_hf(const HfConfigReader& r, ModelConfig& c) {
   c.final_softcap = r.get_float("final_logit_softcapping", 0.0f);
   c.attn_scale = 1.0f / std::sqrt(r.get_float("query_pre_attn_scalar", static_cast<float>(c.head_dim)));
   c.sliding_window = r.get_int("sliding_window", 4096);
+}
+
+namespace {
+
+void read_hf(const HfConfigReader& r, ModelConfig& c) {
+  gemma2_read_hf_common(r, c);
   if (!hf_read_layer_types(r, c))
     for (int i = 0; i < c.n_layers; i++) c.layer_sliding[i] = i % 2 == 0;
 }

@@ -10,19 +10,14 @@
 #include "model/hf_config.h"
 
 namespace loam {
+
+void gemma2_read_hf_common(const HfConfigReader& r, ModelConfig& c);  // gemma2.cpp
+
 namespace {
 
 void read_hf(const HfConfigReader& r, ModelConfig& c) {
-  c.norm_plus_one = true;
-  c.embed_scale = true;
-  c.sandwich_norms = true;
+  gemma2_read_hf_common(r, c);
   c.qk_norm = true;
-  c.tie_embeddings = r.get_bool("tie_word_embeddings", true);
-  c.activation = Activation::GeluTanh;
-  c.attn_softcap = r.get_float("attn_logit_softcapping", 0.0f);
-  c.final_softcap = r.get_float("final_logit_softcapping", 0.0f);
-  c.attn_scale = 1.0f / std::sqrt(r.get_float("query_pre_attn_scalar", static_cast<float>(c.head_dim)));
-  c.sliding_window = r.get_int("sliding_window", 4096);
   c.rope_local_theta = r.get_float("rope_local_base_freq", 10000.0f);
   if (!hf_read_layer_types(r, c)) {
     const int pattern = r.get_int("sliding_window_pattern", 6);
