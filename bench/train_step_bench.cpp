@@ -61,12 +61,13 @@ int main(int argc, char** argv) {
     b.append(ids, targets);
     TrainStepOptions opt;
     opt.gradient_checkpointing = checkpointing;
+    TrainWorkspace ws;
     std::vector<double> times;
     double loss = 0;
     for (int s = 0; s <= steps; s++) {
       auto t0 = std::chrono::steady_clock::now();
       LoraAdapter grads = lora_zeros_like(lora);
-      LossStats ls = model_train_step(m, lora, grads, b, 1.0f / (seq - 1), opt);
+      LossStats ls = model_train_step(m, lora, grads, b, 1.0f / (seq - 1), opt, &ws);
       grad_clip(grads, 1.0);
       adamw_step(lora, grads, st, AdamWConfig{}, 1e-4f);
       double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -65,6 +65,20 @@ struct LayerActs {
   std::array<LinearActs, kLoraTargets> lin;
 };
 
+}  // namespace
+
+struct TrainWorkspace::Buffers {
+  std::vector<LayerActs> acts;              // one per layer, or one reused by every layer (no grads / checkpointing)
+  std::vector<std::vector<float>> inputs;   // layer inputs kept under checkpointing
+  std::vector<float> x, xf, rstd_f, dxf, dx, scratch_out;  // residual stream, final norm, their gradients
+  std::vector<float> head_in, head_logits, head_dx;        // one chunk of the loss head
+};
+
+TrainWorkspace::TrainWorkspace() : buffers_(std::make_unique<Buffers>()) {}
+TrainWorkspace::~TrainWorkspace() = default;
+
+namespace {
+
 // Everything about the batch that does not depend on the layer.
 struct BatchCtx {
   int64_t n;
@@ -309,7 +323,8 @@ void embed(const Model& m, const TrainBatch& b, std::vector<float>& x) {
 
 // Cross-entropy head over the scored rows, in chunks. Returns stats; when
 // dxf is non-null, writes grad_scale · ∂loss_sum/∂xf into it (N, H).
-LossStats loss_head(const Model& m, const std::vector<float>& xf, const TrainBatch& b, float grad_scale, float* dxf) {
+LossStats loss_head(const Model& m, const std::vector<float>& xf, const TrainBatch& b, float grad_scale, float* dxf,
+                    TrainWorkspace::Buffers& ws) {
   const ModelConfig& c = m.config;
   const int64_t H = c.hidden, V = c.vocab;
   std::vector<int64_t> rows;
@@ -317,7 +332,10 @@ LossStats loss_head(const Model& m, const std::vector<float>& xf, const TrainBat
     if (b.targets[i] != kIgnoreIndex) rows.push_back(i);
   LossStats st;
   constexpr int64_t kChunk = 64;
-  std::vector<float> xin(kChunk * H), logits(kChunk * V), dxin(kChunk * H);
+  std::vector<float>&xin = ws.head_in, &logits = ws.head_logits, &dxin = ws.head_dx;
+  xin.resize(kChunk * H);
+  logits.resize(kChunk * V);
+  dxin.resize(kChunk * H);
   for (size_t r0 = 0; r0 < rows.size(); r0 += kChunk) {
     const int64_t n = std::min<int64_t>(kChunk, static_cast<int64_t>(rows.size() - r0));
     for (int64_t j = 0; j < n; j++) std::memcpy(&xin[j * H], &xf[rows[r0 + j] * H], sizeof(float) * H);
@@ -353,15 +371,17 @@ LossStats loss_head(const Model& m, const std::vector<float>& xf, const TrainBat
 }
 
 LossStats run(const Model& m, const LoraAdapter* lora, LoraAdapter* grads, const TrainBatch& b, float grad_scale,
-              const TrainStepOptions& opt) {
+              const TrainStepOptions& opt, TrainWorkspace::Buffers& ws) {
   const ModelConfig& c = m.config;
   const int64_t N = b.size(), H = c.hidden;
   if (N == 0) return {};
   const BatchCtx ctx = batch_ctx(c, b);
   const bool keep_all = grads && !opt.gradient_checkpointing;
-  std::vector<LayerActs> acts(keep_all ? c.n_layers : 1);
-  std::vector<std::vector<float>> inputs(grads ? c.n_layers : 0);  // layer inputs (checkpointing and keep_all)
-  std::vector<float> x;
+  std::vector<LayerActs>& acts = ws.acts;
+  acts.resize(keep_all ? c.n_layers : std::max<size_t>(acts.size(), 1));
+  std::vector<std::vector<float>>& inputs = ws.inputs;
+  if (grads && !keep_all) inputs.resize(c.n_layers);
+  std::vector<float>& x = ws.x;
   embed(m, b, x);
   for (int l = 0; l < c.n_layers; l++) {
     LayerActs& a = acts[keep_all ? l : 0];
@@ -369,14 +389,18 @@ LossStats run(const Model& m, const LoraAdapter* lora, LoraAdapter* grads, const
     layer_forward(LayerRefs{m, lora, grads, l}, ctx, a, x.data(), opt);
     if (grads && !keep_all) inputs[l] = a.x_in;
   }
-  std::vector<float> xf(N * H), rstd_f(N);
+  std::vector<float>&xf = ws.xf, &rstd_f = ws.rstd_f;
+  xf.resize(N * H);
+  rstd_f.resize(N);
   rmsnorm_forward(xf.data(), rstd_f.data(), x.data(), m.weights.final_norm.data(), N, H, c.rms_eps);
-  if (!grads) return loss_head(m, xf, b, 0.0f, nullptr);
+  if (!grads) return loss_head(m, xf, b, 0.0f, nullptr, ws);
 
-  std::vector<float> dxf(N * H, 0.0f), dx(N * H);
-  LossStats st = loss_head(m, xf, b, grad_scale, dxf.data());
+  std::vector<float>&dxf = ws.dxf, &dx = ws.dx, &scratch_out = ws.scratch_out;
+  dxf.assign(N * H, 0.0f);
+  dx.resize(N * H);
+  LossStats st = loss_head(m, xf, b, grad_scale, dxf.data(), ws);
   rmsnorm_backward(dx.data(), dxf.data(), x.data(), m.weights.final_norm.data(), rstd_f.data(), N, H, false);
-  std::vector<float> scratch_out(N * H);
+  scratch_out.resize(N * H);
   for (int l = c.n_layers - 1; l >= 0; l--) {
     LayerRefs R{m, lora, grads, l};
     if (keep_all) {
@@ -393,12 +417,16 @@ LossStats run(const Model& m, const LoraAdapter* lora, LoraAdapter* grads, const
 }  // namespace
 
 LossStats model_train_step(const Model& m, const LoraAdapter& lora, LoraAdapter& grads, const TrainBatch& batch,
-                           float grad_scale, const TrainStepOptions& opt) {
-  return run(m, &lora, &grads, batch, grad_scale, opt);
+                           float grad_scale, const TrainStepOptions& opt, TrainWorkspace* ws) {
+  if (ws) return run(m, &lora, &grads, batch, grad_scale, opt, ws->buffers());
+  TrainWorkspace local;
+  return run(m, &lora, &grads, batch, grad_scale, opt, local.buffers());
 }
 
-LossStats model_eval_loss(const Model& m, const LoraAdapter* lora, const TrainBatch& batch) {
-  return run(m, lora, nullptr, batch, 0.0f, TrainStepOptions{});
+LossStats model_eval_loss(const Model& m, const LoraAdapter* lora, const TrainBatch& batch, TrainWorkspace* ws) {
+  if (ws) return run(m, lora, nullptr, batch, 0.0f, TrainStepOptions{}, ws->buffers());
+  TrainWorkspace local;
+  return run(m, lora, nullptr, batch, 0.0f, TrainStepOptions{}, local.buffers());
 }
 
 }  // namespace loam

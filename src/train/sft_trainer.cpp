@@ -96,10 +96,10 @@ struct EvalResult {
 };
 
 EvalResult evaluate(const Model& m, const LoraAdapter& lora, const std::vector<SftSequence>& data,
-                    const SftConfig& cfg) {
+                    const SftConfig& cfg, TrainWorkspace& ws) {
   LossStats total;
   for (const MicroBatch& mb : epoch_batches(data, cfg, 0, /*shuffle=*/false)) {
-    LossStats s = model_eval_loss(m, &lora, make_batch(data, mb));
+    LossStats s = model_eval_loss(m, &lora, make_batch(data, mb), &ws);
     total.loss_sum += s.loss_sum;
     total.n_scored += s.n_scored;
     total.n_correct += s.n_correct;
@@ -256,6 +256,7 @@ SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, c
   const AdamWConfig adam{0.9f, 0.999f, 1e-8f, cfg.weight_decay};
   const nlohmann::json run_cfg = config_json(cfg);
   LoraAdapter grads = lora_zeros_like(lora);
+  TrainWorkspace workspace;  // activations reused from step to step
   SftResult res;
   res.output_dir = out;
   auto save_checkpoint = [&](const char* why) {
@@ -269,7 +270,7 @@ SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, c
   // Returns true when early stopping triggers.
   auto run_eval = [&](TrainProgress& p) {
     if (data.validation.empty()) return false;
-    EvalResult e = evaluate(m, lora, data.validation, cfg);
+    EvalResult e = evaluate(m, lora, data.validation, cfg, workspace);
     p.val_loss = e.loss;
     p.val_token_accuracy = e.accuracy;
     if (st.best_step < 0 || e.loss < st.best_val_loss) {
@@ -326,7 +327,7 @@ SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, c
       for (size_t i = 0; i < mbs.size(); i++) {
         step_opt.dropout_seed = mix(mix(cfg.seed, static_cast<uint64_t>(st.global_step) + 1), i);
         LossStats s = model_train_step(m, lora, grads, mbs[i], scored > 0 ? 1.0f / static_cast<float>(scored) : 0.0f,
-                                       step_opt);
+                                       step_opt, &workspace);
         step_stats.loss_sum += s.loss_sum;
         step_stats.n_scored += s.n_scored;
         step_stats.n_correct += s.n_correct;
