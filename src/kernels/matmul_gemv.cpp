@@ -14,6 +14,7 @@
 
 #include "core/dtype.h"
 #include "kernels/matmul_kernels.h"
+#include "kernels/vec.h"
 #include "kernels/quantize.h"
 #include "kernels/threading.h"
 
@@ -72,7 +73,7 @@ void store_sums(__m512 (&acc)[T][U], float* y, int64_t ldy, bool accumulate) {
     __m512 v = acc[t][0];
     #pragma GCC unroll 8
     for (int u = 1; u < U; u++) v = _mm512_add_ps(v, acc[t][u]);
-    const float s = _mm512_reduce_add_ps(v);
+    const float s = lane_sum(v);
     y[t * ldy] = accumulate ? y[t * ldy] + s : s;
   }
 }

@@ -1,32 +1,44 @@
 #include "model/linear.h"
 
-#include <cblas.h>
-
 #include <vector>
 
+#include "kernels/low_rank.h"
+#include "kernels/vec.h"
+
 namespace loam {
+
+void lora_add(float* y, const float* src, const LoraMatrix& lora, float lora_scale, int64_t n, float* u) {
+  const int64_t in = lora.in, out = lora.out, r = static_cast<int64_t>(lora.a.size()) / in;
+  rank_project(u, src, lora.a.data(), n, in, r, 1.0f);
+  if (n < 16) {  // decode: a few dot products of length r per output, B read in place
+    for (int64_t t = 0; t < n; t++)
+      for (int64_t o = 0; o < out; o++) y[t * out + o] += lora_scale * vec_dot(u + t * r, lora.b.data() + o * r, r);
+    return;
+  }
+  thread_local std::vector<float> bt;  // Bᵀ (r, out): rows the expand kernel streams
+  bt.resize(static_cast<size_t>(r * out));
+  for (int64_t o = 0; o < out; o++)
+    for (int64_t j = 0; j < r; j++) bt[j * out + o] = lora.b[o * r + j];
+  rank_expand(y, u, bt.data(), n, r, out, lora_scale);
+}
 
 void linear_forward(float* y, const float* x, const WeightView& w, const std::vector<float>& bias,
                     const LoraMatrix* lora, float lora_scale, int64_t n, float* xa) {
   matmul_forward(y, x, w, n, /*accumulate=*/false);
-  const int64_t out = w.n_rows, in = w.n_cols;
+  const int64_t out = w.n_rows;
   if (!bias.empty()) {
     for (int64_t t = 0; t < n; t++)
       for (int64_t o = 0; o < out; o++) y[t * out + o] += bias[o];
   }
   if (lora && lora->active()) {
-    const int64_t r = static_cast<int64_t>(lora->a.size()) / in;
+    const int64_t r = static_cast<int64_t>(lora->a.size()) / lora->in;
     thread_local std::vector<float> scratch;
     float* u = xa;
     if (!u) {
       scratch.resize(static_cast<size_t>(n * r));
       u = scratch.data();
     }
-    // u = x Aᵀ (n, r); y += scale · u Bᵀ
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, r, in, 1.0f, x, in, lora->a.data(), in,
-                0.0f, u, r);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, r, lora_scale, u, r,
-                lora->b.data(), r, 1.0f, y, out);
+    lora_add(y, x, *lora, lora_scale, n, u);
   }
 }
 

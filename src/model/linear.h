@@ -16,4 +16,7 @@ namespace loam {
 void linear_forward(float* y, const float* x, const WeightView& w, const std::vector<float>& bias,
                     const LoraMatrix* lora, float lora_scale, int64_t n, float* xa = nullptr);
 
+// The LoRA term alone: u = src Aᵀ (n, r) into u, then y += scale · u Bᵀ.
+void lora_add(float* y, const float* src, const LoraMatrix& lora, float lora_scale, int64_t n, float* u);
+
 }  // namespace loam

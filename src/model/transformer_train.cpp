@@ -1,7 +1,5 @@
 #include "model/transformer_train.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -10,9 +8,11 @@
 #include "kernels/activation.h"
 #include "kernels/attention.h"
 #include "kernels/cross_entropy.h"
+#include "kernels/low_rank.h"
 #include "kernels/matmul.h"
 #include "kernels/norm.h"
 #include "kernels/rope.h"
+#include "model/linear.h"
 
 namespace loam {
 
@@ -117,6 +117,13 @@ void dropout_apply(float* out, const float* x, int64_t n, float p, uint64_t seed
     out[i] = splitmix64(seed ^ (static_cast<uint64_t>(i) * 0xd1b54a32d192ed03ULL)) < threshold ? 0.0f : x[i] * keep_scale;
 }
 
+// dst (cols, rows) = srcᵀ for src (rows, cols).
+void transpose_into(std::vector<float>& dst, const float* src, int64_t rows, int64_t cols) {
+  dst.resize(static_cast<size_t>(rows * cols));
+  for (int64_t i = 0; i < rows; i++)
+    for (int64_t j = 0; j < cols; j++) dst[j * rows + i] = src[i * cols + j];
+}
+
 struct LinearSpec {
   const WeightView* w;
   const std::vector<float>* bias;
@@ -140,10 +147,7 @@ void lora_linear_forward(float* y, const float* x, const LinearSpec& s, float sc
     src = a.xd.data();
   }
   a.u.resize(static_cast<size_t>(n * r));
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, r, in, 1.0f, src, in, s.lora->a.data(), in, 0.0f,
-              a.u.data(), r);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, r, scale, a.u.data(), r, s.lora->b.data(), r,
-              1.0f, y, out);
+  lora_add(y, src, *s.lora, scale, n, a.u.data());
 }
 
 // dx += ∂/∂x; LoRA grads accumulate into s.grad. dx must be initialized.
@@ -154,23 +158,22 @@ void lora_linear_backward(float* dx, const float* dy, const float* x, const Line
   const int64_t out = s.w->n_rows, in = s.w->n_cols;
   const int64_t r = static_cast<int64_t>(s.lora->a.size()) / in;
   const float* src = dropout > 0.0f ? a.xd.data() : x;
-  thread_local std::vector<float> du, dsrc;
+  thread_local std::vector<float> du, dsrc, bt, dbt;
   du.resize(static_cast<size_t>(n * r));
-  // dB += s · dyᵀ u ; du = s · dy B ; dA += duᵀ src ; dsrc = du A
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, r, n, scale, dy, out, a.u.data(), r, 1.0f,
-              s.grad->b.data(), r);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, r, out, scale, dy, out, s.lora->b.data(), r, 0.0f,
-              du.data(), r);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r, in, n, 1.0f, du.data(), r, src, in, 1.0f,
-              s.grad->a.data(), in);
+  transpose_into(bt, s.lora->b.data(), out, r);
+  // dBᵀ = s · uᵀ dy ; du = s · dy B ; dA += duᵀ src ; dsrc = du A
+  dbt.assign(static_cast<size_t>(r * out), 0.0f);
+  rank_outer(dbt.data(), a.u.data(), dy, n, r, out, scale);
+  for (int64_t o = 0; o < out; o++)
+    for (int64_t j = 0; j < r; j++) s.grad->b[o * r + j] += dbt[j * out + o];
+  rank_project(du.data(), dy, bt.data(), n, out, r, scale);
+  rank_outer(s.grad->a.data(), du.data(), src, n, r, in, 1.0f);
   if (dropout <= 0.0f) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in, r, 1.0f, du.data(), r, s.lora->a.data(), in,
-                1.0f, dx, in);
+    rank_expand(dx, du.data(), s.lora->a.data(), n, r, in, 1.0f);
     return;
   }
-  dsrc.resize(static_cast<size_t>(n * in));
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in, r, 1.0f, du.data(), r, s.lora->a.data(), in,
-              0.0f, dsrc.data(), in);
+  dsrc.assign(static_cast<size_t>(n * in), 0.0f);
+  rank_expand(dsrc.data(), du.data(), s.lora->a.data(), n, r, in, 1.0f);
   // The dropout mask is where xd == 0 although it was drawn as dropped: redraw it.
   std::vector<float> ones(static_cast<size_t>(n * in), 1.0f), mask(static_cast<size_t>(n * in));
   dropout_apply(mask.data(), ones.data(), n * in, dropout, seed);

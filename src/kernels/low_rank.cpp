@@ -1,0 +1,188 @@
+#include "kernels/low_rank.h"
+
+#include <omp.h>
+
+#include <algorithm>
+
+#include "kernels/vec.h"
+
+namespace loam {
+
+namespace {
+
+// Below this many multiply-adds a call stays on one thread (fork/join ~3 µs).
+constexpr int64_t kParallelWork = 1 << 15;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+#if defined(__AVX512F__)
+
+__mmask16 tail_mask(int64_t left) { return left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1); }
+
+// Two token rows against JN rows of P: JN dot products each, over k.
+template <int JN>
+void project_tile(const float* x0, const float* x1, const float* p, int64_t k, float* u0, float* u1, float scale) {
+  __m512 a0[JN], a1[JN];
+  #pragma GCC unroll 8
+  for (int j = 0; j < JN; j++) a0[j] = a1[j] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < k; i += 16) {
+    const __mmask16 mk = tail_mask(k - i);
+    const __m512 v0 = _mm512_maskz_loadu_ps(mk, x0 + i), v1 = _mm512_maskz_loadu_ps(mk, x1 + i);
+    #pragma GCC unroll 8
+    for (int j = 0; j < JN; j++) {
+      const __m512 w = _mm512_maskz_loadu_ps(mk, p + j * k + i);
+      a0[j] = _mm512_fmadd_ps(v0, w, a0[j]);
+      a1[j] = _mm512_fmadd_ps(v1, w, a1[j]);
+    }
+  }
+  #pragma GCC unroll 8
+  for (int j = 0; j < JN; j++) {
+    u0[j] = scale * lane_sum(a0[j]);
+    u1[j] = scale * lane_sum(a1[j]);
+  }
+}
+
+using ProjectFn = void (*)(const float*, const float*, const float*, int64_t, float*, float*, float);
+constexpr ProjectFn kProject[9] = {nullptr,         project_tile<1>, project_tile<2>, project_tile<3>, project_tile<4>,
+                                   project_tile<5>, project_tile<6>, project_tile<7>, project_tile<8>};
+
+// TN token rows of y += su · P, where su (TN, r) is already scaled.
+template <int TN>
+void expand_tile(float* y, const float* su, const float* p, int64_t r, int64_t m) {
+  for (int64_t i = 0; i < m; i += 32) {
+    const __mmask16 m0 = tail_mask(m - i), m1 = tail_mask(std::max<int64_t>(0, m - i - 16));
+    __m512 acc[TN][2];
+    #pragma GCC unroll 8
+    for (int t = 0; t < TN; t++) {
+      acc[t][0] = _mm512_maskz_loadu_ps(m0, y + t * m + i);
+      acc[t][1] = _mm512_maskz_loadu_ps(m1, y + t * m + i + 16);
+    }
+    for (int64_t j = 0; j < r; j++) {
+      const __m512 w0 = _mm512_maskz_loadu_ps(m0, p + j * m + i), w1 = _mm512_maskz_loadu_ps(m1, p + j * m + i + 16);
+      #pragma GCC unroll 8
+      for (int t = 0; t < TN; t++) {
+        const __m512 b = _mm512_set1_ps(su[t * r + j]);
+        acc[t][0] = _mm512_fmadd_ps(b, w0, acc[t][0]);
+        acc[t][1] = _mm512_fmadd_ps(b, w1, acc[t][1]);
+      }
+    }
+    #pragma GCC unroll 8
+    for (int t = 0; t < TN; t++) {
+      _mm512_mask_storeu_ps(y + t * m + i, m0, acc[t][0]);
+      _mm512_mask_storeu_ps(y + t * m + i + 16, m1, acc[t][1]);
+    }
+  }
+}
+
+using ExpandFn = void (*)(float*, const float*, const float*, int64_t, int64_t);
+constexpr ExpandFn kExpand[5] = {nullptr, expand_tile<1>, expand_tile<2>, expand_tile<3>, expand_tile<4>};
+
+// Rows j0 ... j0+JN of g, columns c0 ... c0+32, over tn token rows:
+// g += Σ_t su[t, j] y[t, :], with su (tn, r) already scaled.
+template <int JN>
+void outer_tile(float* g, const float* su, const float* y, int64_t tn, int64_t r, int64_t m, int64_t j0, int64_t c0) {
+  const __mmask16 m0 = tail_mask(m - c0), m1 = tail_mask(std::max<int64_t>(0, m - c0 - 16));
+  __m512 acc[JN][2];
+  #pragma GCC unroll 8
+  for (int j = 0; j < JN; j++) {
+    acc[j][0] = _mm512_maskz_loadu_ps(m0, g + (j0 + j) * m + c0);
+    acc[j][1] = _mm512_maskz_loadu_ps(m1, g + (j0 + j) * m + c0 + 16);
+  }
+  for (int64_t t = 0; t < tn; t++) {
+    const __m512 y0 = _mm512_maskz_loadu_ps(m0, y + t * m + c0), y1 = _mm512_maskz_loadu_ps(m1, y + t * m + c0 + 16);
+    #pragma GCC unroll 8
+    for (int j = 0; j < JN; j++) {
+      const __m512 b = _mm512_set1_ps(su[t * r + j0 + j]);
+      acc[j][0] = _mm512_fmadd_ps(b, y0, acc[j][0]);
+      acc[j][1] = _mm512_fmadd_ps(b, y1, acc[j][1]);
+    }
+  }
+  #pragma GCC unroll 8
+  for (int j = 0; j < JN; j++) {
+    _mm512_mask_storeu_ps(g + (j0 + j) * m + c0, m0, acc[j][0]);
+    _mm512_mask_storeu_ps(g + (j0 + j) * m + c0 + 16, m1, acc[j][1]);
+  }
+}
+
+using OuterFn = void (*)(float*, const float*, const float*, int64_t, int64_t, int64_t, int64_t, int64_t);
+constexpr OuterFn kOuter[9] = {nullptr,       outer_tile<1>, outer_tile<2>, outer_tile<3>, outer_tile<4>,
+                               outer_tile<5>, outer_tile<6>, outer_tile<7>, outer_tile<8>};
+
+#endif
+
+}  // namespace
+
+void rank_project(float* u, const float* x, const float* p, int64_t n, int64_t k, int64_t r, float scale) {
+  const int64_t pairs = ceil_div(n, 2);
+#pragma omp parallel for schedule(static) if (n * k * r > kParallelWork)
+  for (int64_t q = 0; q < pairs; q++) {
+    const int64_t t0 = 2 * q, t1 = std::min(t0 + 1, n - 1);  // an odd last row is computed twice
+#if defined(__AVX512F__)
+    float tmp[8];
+    for (int64_t j0 = 0; j0 < r; j0 += 8) {
+      const int jn = static_cast<int>(std::min<int64_t>(8, r - j0));
+      float* u1 = t1 != t0 ? u + t1 * r + j0 : tmp;
+      kProject[jn](x + t0 * k, x + t1 * k, p + j0 * k, k, u + t0 * r + j0, u1, scale);
+    }
+#else
+    for (int64_t t = t0; t <= t1; t++)
+      for (int64_t j = 0; j < r; j++) u[t * r + j] = scale * vec_dot(x + t * k, p + j * k, k);
+#endif
+  }
+}
+
+void rank_expand(float* y, const float* u, const float* p, int64_t n, int64_t r, int64_t m, float scale) {
+  constexpr int64_t kRows = 4;
+  const int64_t groups = ceil_div(n, kRows);
+#pragma omp parallel for schedule(static) if (n * m * r > kParallelWork)
+  for (int64_t q = 0; q < groups; q++) {
+    const int64_t t0 = q * kRows, tn = std::min(kRows, n - t0);
+#if defined(__AVX512F__)
+    float su[kRows * 256];  // ranks above 256 go in slices
+    for (int64_t j0 = 0; j0 < r; j0 += 256) {
+      const int64_t rj = std::min<int64_t>(256, r - j0);
+      for (int64_t t = 0; t < tn; t++)
+        for (int64_t j = 0; j < rj; j++) su[t * rj + j] = scale * u[(t0 + t) * r + j0 + j];
+      kExpand[tn](y + t0 * m, su, p + j0 * m, rj, m);
+    }
+#else
+    for (int64_t t = t0; t < t0 + tn; t++)
+      for (int64_t j = 0; j < r; j++) vec_axpy(y + t * m, scale * u[t * r + j], p + j * m, m);
+#endif
+  }
+}
+
+void rank_outer(float* g, const float* u, const float* y, int64_t n, int64_t r, int64_t m, float scale) {
+  // Each thread owns a contiguous range of g's columns and walks the token
+  // rows in order, a block at a time, so y streams row by row (a column
+  // strip per pass over all rows waited on memory at every row).
+  constexpr int64_t kCols = 32, kRows = 16;
+  const int64_t blocks = ceil_div(m, kCols);
+#pragma omp parallel if (n * m * r > kParallelWork)
+  {
+    const int nth = omp_get_num_threads(), tid = omp_get_thread_num();
+    const int64_t b0 = blocks * tid / nth, b1 = blocks * (tid + 1) / nth;
+    const int64_t rs = std::min<int64_t>(r, 256);
+    float su[kRows * 256];  // the row block's u times scale, for ranks above 256 in slices
+    for (int64_t t0 = 0; t0 < n; t0 += kRows) {
+      const int64_t tn = std::min(kRows, n - t0);
+      for (int64_t s0 = 0; s0 < r; s0 += rs) {
+        const int64_t sn = std::min(rs, r - s0);
+        for (int64_t t = 0; t < tn; t++)
+          for (int64_t j = 0; j < sn; j++) su[t * sn + j] = scale * u[(t0 + t) * r + s0 + j];
+        for (int64_t b = b0; b < b1; b++) {
+#if defined(__AVX512F__)
+          for (int64_t j0 = 0; j0 < sn; j0 += 8)
+            kOuter[std::min<int64_t>(8, sn - j0)](g + s0 * m, su, y + t0 * m, tn, sn, m, j0, b * kCols);
+#else
+          const int64_t c0 = b * kCols, cn = std::min(kCols, m - c0);
+          for (int64_t t = 0; t < tn; t++)
+            for (int64_t j = 0; j < sn; j++) vec_axpy(g + (s0 + j) * m + c0, su[t * sn + j], y + (t0 + t) * m + c0, cn);
+#endif
+        }
+      }
+    }
+  }
+}
+
+}  // namespace loam
