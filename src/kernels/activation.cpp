@@ -38,23 +38,40 @@ void glu_forward(float* out, const float* gate, const float* up, int64_t n, Acti
 
 void glu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up,
                   int64_t n, Activation act) {
+  // Same chunking as the forward: the exponentials vectorized, then
+  //   silu:      s = σ(g), a = g·s, a' = s·(1 + g·(1 − s))
+  //   gelu_tanh: th = tanh(u) = (e^{2u} − 1)/(e^{2u} + 1), a = ½g(1 + th),
+  //              a' = ½(1 + th) + ½g(1 − th²)·u'
+  constexpr int64_t kChunk = 256;
+  const int64_t n_chunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (n > 16384)
-  for (int64_t i = 0; i < n; i++) {
-    float g = gate[i];
-    float a, da;
+  for (int64_t c = 0; c < n_chunks; c++) {
+    const int64_t i0 = c * kChunk, len = std::min(kChunk, n - i0);
+    float e[kChunk];
     if (act == Activation::Silu) {
-      float s = 1.0f / (1.0f + std::exp(-g));
-      a = g * s;
-      da = s * (1.0f + g * (1.0f - s));
+      for (int64_t i = 0; i < len; i++) e[i] = -gate[i0 + i];
+      vec_exp(e, e, len);
+      for (int64_t i = 0; i < len; i++) {
+        const float g = gate[i0 + i], s = 1.0f / (1.0f + e[i]);
+        const float a = g * s, da = s * (1.0f + g * (1.0f - s));
+        dgate[i0 + i] = dout[i0 + i] * up[i0 + i] * da;
+        dup[i0 + i] = dout[i0 + i] * a;
+      }
     } else {
-      float u = kSqrt2OverPi * (g + 0.044715f * g * g * g);
-      float th = std::tanh(u);
-      a = 0.5f * g * (1.0f + th);
-      float du = kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * g * g);
-      da = 0.5f * (1.0f + th) + 0.5f * g * (1.0f - th * th) * du;
+      for (int64_t i = 0; i < len; i++) {
+        const float g = gate[i0 + i];
+        e[i] = std::clamp(2.0f * kSqrt2OverPi * (g + 0.044715f * g * g * g), -80.0f, 80.0f);
+      }
+      vec_exp(e, e, len);
+      for (int64_t i = 0; i < len; i++) {
+        const float g = gate[i0 + i], th = (e[i] - 1.0f) / (e[i] + 1.0f);
+        const float a = 0.5f * g * (1.0f + th);
+        const float du = kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * g * g);
+        const float da = 0.5f * (1.0f + th) + 0.5f * g * (1.0f - th * th) * du;
+        dgate[i0 + i] = dout[i0 + i] * up[i0 + i] * da;
+        dup[i0 + i] = dout[i0 + i] * a;
+      }
     }
-    dgate[i] = dout[i] * up[i] * da;
-    dup[i] = dout[i] * a;
   }
 }
 

@@ -334,7 +334,9 @@ LossStats loss_head(const Model& m, const std::vector<float>& xf, const TrainBat
   for (int64_t i = 0; i < b.size(); i++)
     if (b.targets[i] != kIgnoreIndex) rows.push_back(i);
   LossStats st;
-  constexpr int64_t kChunk = 64;
+  // Rows per chunk: as many as keep the chunk's logits near 64 MB, since
+  // every chunk re-packs the whole LM head for its two products.
+  const int64_t kChunk = std::clamp<int64_t>((int64_t{64} << 20) / (4 * V), 32, 512);
   std::vector<float>&xin = ws.head_in, &logits = ws.head_logits, &dxin = ws.head_dx;
   xin.resize(kChunk * H);
   logits.resize(kChunk * V);
