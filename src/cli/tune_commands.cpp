@@ -31,13 +31,6 @@ namespace {
 std::atomic<bool> g_stop{false};
 extern "C" void on_stop_signal(int) { g_stop.store(true); }
 
-std::string human_bytes(int64_t b) {
-  char buf[64];
-  if (b >= (1LL << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(b) / (1LL << 30));
-  else std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(b) / (1LL << 20));
-  return buf;
-}
-
 std::string human_seconds(double s) {
   char buf[64];
   if (s >= 3600) std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(s / 3600), static_cast<int>(s / 60) % 60);
@@ -76,11 +69,7 @@ void run_tune_sft(SftConfig cfg) {
   SftData data = sft_data_load(cfg, text, m.config.vocab);
   SftPlan plan = sft_plan(m, data, cfg);
   print_plan(cfg, plan, data);
-  const int64_t avail = system_memory_available();
-  if (avail > 0 && plan.peak_memory_bytes > avail)
-    throw Error("tune sft", "the run needs about " + human_bytes(plan.peak_memory_bytes) + " but only " +
-                                human_bytes(avail) + " is available",
-                "use --gradient-checkpointing, a shorter --max-seq-length or a smaller --batch-size");
+  sft_check_memory(plan, cfg, cfg.max_memory_bytes > 0 ? cfg.max_memory_bytes : system_memory_available());
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
   const bool tty = isatty(fileno(stderr));
@@ -186,6 +175,9 @@ void register_tune_commands(CLI::App& app) {
   s->add_flag("--packing", c.packing, "Pack examples into micro-batches of batch-size x max-seq-length tokens");
   s->add_option("--threads", c.threads, "CPU threads (default: all cores)");
   s->add_option("--precision", c.precision, "exact (fp32) or bf16 matrix products");
+  s->add_option_function<std::string>(
+      "--max-memory", [&c](const std::string& v) { c.max_memory_bytes = parse_byte_size(v, "--max-memory"); },
+      "Refuse runs estimated above this (e.g. 8G; default: the memory available)");
   s->callback([] {
     c.lr_scheduler = lr_schedule_parse(scheduler);
     run_tune_sft(c);

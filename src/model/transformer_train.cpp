@@ -26,6 +26,12 @@ void TrainBatch::append(const std::vector<int32_t>& ids, const std::vector<int32
   }
 }
 
+int64_t loss_head_chunk_rows(int64_t vocab) {
+  // As many rows as keep the chunk's logits near 64 MB: every chunk re-packs
+  // the whole LM head for its two products, so small chunks cost time.
+  return std::clamp<int64_t>((int64_t{64} << 20) / (4 * std::max<int64_t>(vocab, 1)), 32, 512);
+}
+
 LoraAdapter lora_zeros_like(const LoraAdapter& lora) {
   LoraAdapter g;
   g.config = lora.config;
@@ -334,9 +340,7 @@ LossStats loss_head(const Model& m, const std::vector<float>& xf, const TrainBat
   for (int64_t i = 0; i < b.size(); i++)
     if (b.targets[i] != kIgnoreIndex) rows.push_back(i);
   LossStats st;
-  // Rows per chunk: as many as keep the chunk's logits near 64 MB, since
-  // every chunk re-packs the whole LM head for its two products.
-  const int64_t kChunk = std::clamp<int64_t>((int64_t{64} << 20) / (4 * V), 32, 512);
+  const int64_t kChunk = loss_head_chunk_rows(V);
   std::vector<float>&xin = ws.head_in, &logits = ws.head_logits, &dxin = ws.head_dx;
   xin.resize(kChunk * H);
   logits.resize(kChunk * V);

@@ -72,6 +72,10 @@ LossStats model_train_step(const Model& m, const LoraAdapter& lora, LoraAdapter&
 LossStats model_eval_loss(const Model& m, const LoraAdapter* lora, const TrainBatch& batch,
                           TrainWorkspace* ws = nullptr);
 
+// Rows of the loss head's chunks: its logits (rows × vocab floats) are the
+// largest buffer of a step after the saved activations.
+int64_t loss_head_chunk_rows(int64_t vocab);
+
 // A zeroed gradient buffer shaped like `lora`.
 LoraAdapter lora_zeros_like(const LoraAdapter& lora);
 

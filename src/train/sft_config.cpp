@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "core/error.h"
 
@@ -70,6 +71,30 @@ int sft_epochs(const SftConfig& c, int64_t n) {
   // Aim for about 1000 examples seen, between 1 and 10 passes.
   const double e = std::round(1000.0 / static_cast<double>(std::max<int64_t>(1, n)));
   return static_cast<int>(std::clamp(e, 1.0, 10.0));
+}
+
+int64_t parse_byte_size(const std::string& text, const std::string& flag) {
+  const std::string bad = "expected a size such as 512M or 8G, got \"" + text + "\"";
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    throw Error(flag, bad);
+  }
+  std::string unit = text.substr(used);
+  for (const char* suffix : {"iB", "B"})
+    if (unit.size() > std::strlen(suffix) && unit.ends_with(suffix)) unit.resize(unit.size() - std::strlen(suffix));
+  double scale = 1;
+  if (unit.empty() || unit == "B") scale = 1;
+  else if (unit == "K" || unit == "k") scale = 1024.0;
+  else if (unit == "M") scale = 1024.0 * 1024;
+  else if (unit == "G") scale = 1024.0 * 1024 * 1024;
+  else if (unit == "T") scale = 1024.0 * 1024 * 1024 * 1024;
+  else throw Error(flag, bad);
+  const double bytes = v * scale;
+  if (!(bytes >= 1) || bytes > 9e18) throw Error(flag, bad);
+  return static_cast<int64_t>(bytes);
 }
 
 }  // namespace loam

@@ -46,7 +46,12 @@ struct SftConfig {
   bool packing = false;              // --packing: fill micro-batches up to batch_size * max_seq_length tokens
   int threads = 0;                   // --threads; 0 = all cores
   std::string precision = "exact";   // --precision exact|bf16 (matrix products)
+  int64_t max_memory_bytes = 0;      // --max-memory: refuse plans above it; 0 = what the system has available
 };
+
+// "512M", "8G", "1.5GiB", "1073741824": bytes (K/M/G/T are powers of 1024).
+// Throws Error naming `flag` on anything else.
+int64_t parse_byte_size(const std::string& text, const std::string& flag);
 
 // Throws Error naming the flag for out-of-range values.
 void sft_config_check(const SftConfig& c);

@@ -198,7 +198,8 @@ SftPlan sft_plan(const Model& m, const SftData& data, const SftConfig& cfg) {
   const int64_t act = cfg.gradient_checkpointing
                           ? 4 * H * c.n_layers * p.max_batch_tokens + per_layer_token * p.max_batch_tokens
                           : per_layer_token * c.n_layers * p.max_batch_tokens;
-  const int64_t work = 4 * p.max_batch_tokens * (4 * H + 2 * I) + 3 * 64 * static_cast<int64_t>(c.vocab) * 4;
+  const int64_t head_rows = std::min(loss_head_chunk_rows(c.vocab), p.max_batch_tokens);
+  const int64_t work = 4 * p.max_batch_tokens * (4 * H + 2 * I) + 4 * head_rows * (static_cast<int64_t>(c.vocab) + 2 * H);
   p.peak_memory_bytes = model_weight_bytes(m) + act + work + 4 * 4 * lora_param_count(c, lc) + (200 << 20);
   // Time: about 4 FLOPs per matmul parameter per token (forward and backward
   // to activations; no base-weight gradients) at a conservative 60 GFLOP/s.
@@ -207,6 +208,20 @@ SftPlan sft_plan(const Model& m, const SftData& data, const SftConfig& cfg) {
                         (static_cast<double>(p.total_steps) / std::max<int64_t>(1, p.steps_per_epoch * p.epochs));
   p.estimated_seconds = tokens * flops_per_token / 60e9;
   return p;
+}
+
+void sft_check_memory(const SftPlan& plan, const SftConfig& cfg, int64_t limit_bytes) {
+  if (limit_bytes <= 0 || plan.peak_memory_bytes <= limit_bytes) return;
+  const std::string limit = human_bytes(limit_bytes) + (cfg.max_memory_bytes > 0 ? " (--max-memory)" : " available");
+  std::string hint = "to need less: ";
+  if (!cfg.gradient_checkpointing) hint += "--gradient-checkpointing, ";
+  hint += "a shorter --max-seq-length (now " + std::to_string(cfg.max_seq_length) + ")";
+  if (cfg.batch_size > 1) hint += ", a smaller --batch-size (now " + std::to_string(cfg.batch_size) + ")";
+  if (cfg.packing) hint += ", or no --packing";
+  throw Error("tune sft",
+              "the run needs about " + human_bytes(plan.peak_memory_bytes) + " of memory (largest micro-batch " +
+                  std::to_string(plan.max_batch_tokens) + " tokens) but the limit is " + limit,
+              hint);
 }
 
 SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, const SftFormat& format,
@@ -411,7 +426,9 @@ SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, c
       {"scored_tokens", plan.scored_tokens}, {"final_loss", res.final_loss},
       {"best_val_loss", res.best_val_loss ? nlohmann::json(*res.best_val_loss) : nlohmann::json(nullptr)},
       {"best_step", res.best_step}, {"learning_rate", plan.learning_rate},
-      {"seconds", std::chrono::duration<double>(clock::now() - t_start).count()}, {"config", run_cfg},
+      {"seconds", std::chrono::duration<double>(clock::now() - t_start).count()},
+      {"estimated_peak_memory_bytes", plan.peak_memory_bytes}, {"peak_rss_bytes", process_peak_rss()},
+      {"config", run_cfg},
   };
   file_write_atomic(out + "/summary.json", summary.dump(2) + "\n");
   return res;

@@ -71,6 +71,11 @@ struct SftPlan {
 
 SftPlan sft_plan(const Model& m, const SftData& data, const SftConfig& cfg);
 
+// Refuses a plan whose estimated peak memory is above limit_bytes (what the
+// system has available, or --max-memory): throws Error with the amounts and
+// what to change. A limit <= 0 (unknown) accepts every plan.
+void sft_check_memory(const SftPlan& plan, const SftConfig& cfg, int64_t limit_bytes);
+
 struct SftResult {
   TrainStatus status = TrainStatus::Completed;
   int64_t steps = 0;

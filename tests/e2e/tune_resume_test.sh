@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end: `loam tune sft` output layout, bit-exact resume after SIGKILL,
-# clean stop on SIGTERM, bad data refused before training, merge and
-# debug grads — on a small checkpoint in the real Hugging Face layout.
+# clean stop on SIGTERM, bad data and plans above --max-memory refused before
+# training, merge and debug grads — on a small checkpoint in the real Hugging
+# Face layout.
 #   usage: tune_resume_test.sh LOAM SOURCE_DIR
 set -euo pipefail
 loam=$1
@@ -48,6 +49,7 @@ assert g == b"GGUF", g
 fmt = json.load(open(f"{d}/training_format.json"))
 assert fmt["eos_token_ids"] == [2] and "[INST]" in fmt["chat_template"]
 s = json.load(open(f"{d}/summary.json"))
+assert 0 < s["peak_rss_bytes"] <= s["estimated_peak_memory_bytes"], ("memory estimate below the real peak", s)
 assert s["status"] == "completed" and s["steps"] == len(lines)
 PY
 
@@ -107,6 +109,17 @@ echo '{"input_text": "where is the config?", "output_txt": "typo"}' >> "$work/ba
 if $loam tune sft --source-model "$work/m" --train "$work/bad.jsonl" --output "$work/d" 2> "$work/d.log"; then fail "bad data accepted"; fi
 grep -q "bad.jsonl:17" "$work/d.log" || fail "bad line not named: $(cat "$work/d.log")"
 [ ! -e "$work/d/metrics.jsonl" ] || fail "a job started on bad data"
+
+# 5. A plan above the memory limit is refused before anything is written,
+#    with what to change.
+if $loam tune sft --source-model "$work/m" --train "$work/train.jsonl" --max-memory 1M --output "$work/e" \
+    2> "$work/e.log"; then fail "a run above --max-memory started"; fi
+grep -q "the limit is 1.0 MiB (--max-memory)" "$work/e.log" || fail "no memory refusal: $(cat "$work/e.log")"
+grep -q -- "--gradient-checkpointing" "$work/e.log" || fail "refusal does not say what to change: $(cat "$work/e.log")"
+[ ! -e "$work/e" ] || fail "a refused run wrote $work/e"
+if $loam tune sft --source-model "$work/m" --train "$work/train.jsonl" --max-memory 8X 2> "$work/e.log"; then
+  fail "--max-memory 8X accepted"; fi
+grep -q -- "--max-memory" "$work/e.log" || fail "bad --max-memory not named: $(cat "$work/e.log")"
 
 # 5. merge: the merged checkpoint gives the adapter's logits.
 $loam merge --model "$work/m" --adapter "$work/a" --out "$work/merged" > /dev/null
