@@ -56,6 +56,17 @@ void matmul_forward(float* y, const float* x, const WeightView& w, int64_t n_tok
   else gemm_forward(y, x, w, n_tokens, accumulate, bf16);
 }
 
+void matmul_forward_multi(float* const* ys, const float* x, const WeightView* ws, int n_views, int64_t n_tokens) {
+  bool fused = n_tokens > 0 && n_tokens <= kGemvMaxTokens && n_views > 0;
+  for (int i = 0; fused && i < n_views; i++)
+    fused = ws[i].n_rows > 0 && ws[i].n_cols == ws[0].n_cols && ws[0].n_cols > 0 && use_bf16(ws[i]) == use_bf16(ws[0]);
+  if (!fused) {
+    for (int i = 0; i < n_views; i++) matmul_forward(ys[i], x, ws[i], n_tokens);
+    return;
+  }
+  gemv_forward_multi(ys, x, ws, n_views, n_tokens, /*accumulate=*/false, use_bf16(ws[0]));
+}
+
 void matmul_backward_input(float* dx, const float* dy, const WeightView& w, int64_t n_tokens,
                            bool accumulate) {
   if (n_tokens <= 0 || w.n_cols <= 0) return;

@@ -43,6 +43,12 @@ MatmulPrecision matmul_precision();
 void matmul_forward(float* y, const float* x, const WeightView& w, int64_t n_tokens,
                     bool accumulate = false);
 
+// ys[i][n_tokens, ws[i].n_rows] = x · ws[i]ᵀ for several weights that read
+// the same x (q/k/v, gate/up). Same results as one matmul_forward each; for
+// decode-sized n_tokens it is one pass over all their rows, so the threads
+// start and stop once instead of once per weight.
+void matmul_forward_multi(float* const* ys, const float* x, const WeightView* ws, int n_views, int64_t n_tokens);
+
 // dx[n_tokens, n_cols] = dy[n_tokens, n_rows] · W   (accumulate: dx += ...)
 // The backward to the activations of matmul_forward for a frozen W.
 void matmul_backward_input(float* dx, const float* dy, const WeightView& w, int64_t n_tokens,

@@ -230,21 +230,42 @@ void rows_all_tokens(const GemvArgs& a, int64_t T, int64_t r0, int64_t r1) {
 
 void gemv_forward(float* y, const float* x, const WeightView& w, int64_t n_tokens, bool accumulate,
                   bool bf16) {
-  const int64_t N = w.n_rows, K = w.n_cols;
-  GemvArgs a{&w, x, nullptr, 0, y, accumulate};
+  gemv_forward_multi(&y, x, &w, 1, n_tokens, accumulate, bf16);
+}
+
+void gemv_forward_multi(float* const* ys, const float* x, const WeightView* ws, int n_views, int64_t n_tokens,
+                        bool accumulate, bool bf16) {
+  const int64_t K = ws[0].n_cols;
+  int64_t N = 0;  // rows of all views, one after the other
+  for (int i = 0; i < n_views; i++) N += ws[i].n_rows;
+  const uint16_t* xh = nullptr;
+  int64_t Kp = 0;
   // Decode (1-3 tokens) is memory-bound: the exact widening is as fast as
   // vdpbf16ps there (measured faster, no rounding pass over x), so Bf16 mode
   // rounds the activations only from 4 tokens on.
   if (bf16 && n_tokens >= kGemvBf16MinTokens) {
     thread_local ScratchBuffer<uint16_t> xh_scratch;
-    a.Kp = (K + 31) / 32 * 32;
-    uint16_t* xh = xh_scratch.get(static_cast<size_t>(n_tokens * a.Kp));
+    Kp = (K + 31) / 32 * 32;
+    uint16_t* buf = xh_scratch.get(static_cast<size_t>(n_tokens * Kp));
     for (int64_t t = 0; t < n_tokens; t++) {
-      f32_to_bf16_row(x + t * K, K, xh + t * a.Kp);
-      std::memset(xh + t * a.Kp + K, 0, sizeof(uint16_t) * (a.Kp - K));
+      f32_to_bf16_row(x + t * K, K, buf + t * Kp);
+      std::memset(buf + t * Kp + K, 0, sizeof(uint16_t) * (Kp - K));
     }
-    a.xh = xh;
+    xh = buf;
   }
+  // Rows [g0, g1) of the concatenation, view by view.
+  auto run_rows = [&](int64_t g0, int64_t g1) {
+    int64_t base = 0;
+    for (int i = 0; i < n_views && g0 < g1; i++) {
+      const int64_t n = ws[i].n_rows;
+      if (g0 < base + n) {
+        const int64_t r1 = std::min(g1, base + n) - base;
+        rows_all_tokens(GemvArgs{&ws[i], x, xh, Kp, ys[i], accumulate}, n_tokens, g0 - base, r1);
+        g0 = base + r1;
+      }
+      base += n;
+    }
+  };
   // Chunks of about 64 rows handed out dynamically (balances a busy core),
   // their count a multiple of the threads (192 rows in 3 chunks of 64 would
   // leave one thread twice the work of the other).
@@ -253,7 +274,7 @@ void gemv_forward(float* y, const float* x, const WeightView& w, int64_t n_token
   const int64_t chunk = (N + n_chunks - 1) / n_chunks;
 #pragma omp parallel for num_threads(nth) schedule(dynamic, 1)
   for (int64_t c = 0; c < n_chunks; c++)
-    if (c * chunk < N) rows_all_tokens(a, n_tokens, c * chunk, std::min(N, (c + 1) * chunk));
+    if (c * chunk < N) run_rows(c * chunk, std::min(N, (c + 1) * chunk));
 }
 
 }  // namespace loam

@@ -23,6 +23,10 @@ void gemm_backward_input(float* dx, const float* dy, const WeightView& w, int64_
 constexpr int64_t kGemvMaxTokens = 16;
 void gemv_forward(float* y, const float* x, const WeightView& w, int64_t n_tokens, bool accumulate,
                   bool bf16);
+// ys[i] (+)= x · ws[i]ᵀ for n_views weights of the same n_cols, in one
+// parallel region over all their rows.
+void gemv_forward_multi(float* const* ys, const float* x, const WeightView* ws, int n_views, int64_t n_tokens,
+                        bool accumulate, bool bf16);
 
 // A 64-byte aligned buffer that grows and never shrinks: the kernels keep one
 // per thread (thread_local), so steady-state calls do not allocate.

@@ -1,5 +1,6 @@
 #include "model/linear.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "kernels/low_rank.h"
@@ -22,24 +23,44 @@ void lora_add(float* y, const float* src, const LoraMatrix& lora, float lora_sca
   rank_expand(y, u, bt.data(), n, r, out, lora_scale);
 }
 
+namespace {
+
+void add_bias_and_lora(float* y, const float* x, const WeightView& w, const std::vector<float>* bias,
+                       const LoraMatrix* lora, float lora_scale, int64_t n, float* xa) {
+  const int64_t out = w.n_rows;
+  if (bias && !bias->empty())
+    for (int64_t t = 0; t < n; t++)
+      for (int64_t o = 0; o < out; o++) y[t * out + o] += (*bias)[o];
+  if (!lora || !lora->active()) return;
+  const int64_t r = static_cast<int64_t>(lora->a.size()) / lora->in;
+  thread_local std::vector<float> scratch;
+  float* u = xa;
+  if (!u) {
+    scratch.resize(static_cast<size_t>(n * r));
+    u = scratch.data();
+  }
+  lora_add(y, x, *lora, lora_scale, n, u);
+}
+
+}  // namespace
+
 void linear_forward(float* y, const float* x, const WeightView& w, const std::vector<float>& bias,
                     const LoraMatrix* lora, float lora_scale, int64_t n, float* xa) {
   matmul_forward(y, x, w, n, /*accumulate=*/false);
-  const int64_t out = w.n_rows;
-  if (!bias.empty()) {
-    for (int64_t t = 0; t < n; t++)
-      for (int64_t o = 0; o < out; o++) y[t * out + o] += bias[o];
+  add_bias_and_lora(y, x, w, &bias, lora, lora_scale, n, xa);
+}
+
+void linear_forward_multi(const LinearOut* outs, int n, const float* x, float lora_scale, int64_t n_tokens) {
+  constexpr int kMax = 4;
+  float* ys[kMax];
+  WeightView ws[kMax];
+  for (int done = 0; done < n; done += kMax) {
+    const int k = std::min(kMax, n - done);
+    for (int i = 0; i < k; i++) ys[i] = outs[done + i].y, ws[i] = *outs[done + i].w;
+    matmul_forward_multi(ys, x, ws, k, n_tokens);
   }
-  if (lora && lora->active()) {
-    const int64_t r = static_cast<int64_t>(lora->a.size()) / lora->in;
-    thread_local std::vector<float> scratch;
-    float* u = xa;
-    if (!u) {
-      scratch.resize(static_cast<size_t>(n * r));
-      u = scratch.data();
-    }
-    lora_add(y, x, *lora, lora_scale, n, u);
-  }
+  for (int i = 0; i < n; i++)
+    add_bias_and_lora(outs[i].y, x, *outs[i].w, outs[i].bias, outs[i].lora, lora_scale, n_tokens, nullptr);
 }
 
 }  // namespace loam

@@ -16,6 +16,16 @@ namespace loam {
 void linear_forward(float* y, const float* x, const WeightView& w, const std::vector<float>& bias,
                     const LoraMatrix* lora, float lora_scale, int64_t n, float* xa = nullptr);
 
+// Several linear layers reading the same x (q/k/v, gate/up), their matrix
+// products in one call (see matmul_forward_multi): out[i].y = layer i of x.
+struct LinearOut {
+  float* y;
+  const WeightView* w;
+  const std::vector<float>* bias;  // null or empty: none
+  const LoraMatrix* lora;          // null or inactive: none
+};
+void linear_forward_multi(const LinearOut* outs, int n, const float* x, float lora_scale, int64_t n_tokens);
+
 // The LoRA term alone: u = src Aᵀ (n, r) into u, then y += scale · u Bᵀ.
 void lora_add(float* y, const float* src, const LoraMatrix& lora, float lora_scale, int64_t n, float* u);
 

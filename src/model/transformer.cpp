@@ -57,9 +57,10 @@ void model_forward(const Model& m, const LoraAdapter* lora, KvCache& cache, cons
     const bool sliding = c.layer_sliding[l] && c.sliding_window > 0;
     // --- attention ---
     rmsnorm_forward(s.xn.data(), nullptr, s.x.data(), L.attn_norm.data(), T, H, c.rms_eps);
-    linear_forward(s.q.data(), s.xn.data(), L.wq, L.bq, lora_of(lora, l, LoraTarget::Q), ls, T);
-    linear_forward(s.k.data(), s.xn.data(), L.wk, L.bk, lora_of(lora, l, LoraTarget::K), ls, T);
-    linear_forward(s.v.data(), s.xn.data(), L.wv, L.bv, lora_of(lora, l, LoraTarget::V), ls, T);
+    const LinearOut qkv[] = {{s.q.data(), &L.wq, &L.bq, lora_of(lora, l, LoraTarget::Q)},
+                             {s.k.data(), &L.wk, &L.bk, lora_of(lora, l, LoraTarget::K)},
+                             {s.v.data(), &L.wv, &L.bv, lora_of(lora, l, LoraTarget::V)}};
+    linear_forward_multi(qkv, 3, s.xn.data(), ls, T);
     if (c.qk_norm) {
       rmsnorm_forward(s.q.data(), nullptr, s.q.data(), L.q_norm.data(), T * c.n_heads, c.head_dim, c.rms_eps);
       rmsnorm_forward(s.k.data(), nullptr, s.k.data(), L.k_norm.data(), T * c.n_kv_heads, c.head_dim, c.rms_eps);
@@ -82,8 +83,9 @@ void model_forward(const Model& m, const LoraAdapter* lora, KvCache& cache, cons
     for (int64_t i = 0; i < T * H; i++) s.x[i] += s.o[i];
     // --- MLP ---
     rmsnorm_forward(s.xn.data(), nullptr, s.x.data(), L.ffn_norm.data(), T, H, c.rms_eps);
-    linear_forward(s.gate.data(), s.xn.data(), L.w_gate, {}, lora_of(lora, l, LoraTarget::Gate), ls, T);
-    linear_forward(s.up.data(), s.xn.data(), L.w_up, {}, lora_of(lora, l, LoraTarget::Up), ls, T);
+    const LinearOut gate_up[] = {{s.gate.data(), &L.w_gate, nullptr, lora_of(lora, l, LoraTarget::Gate)},
+                                 {s.up.data(), &L.w_up, nullptr, lora_of(lora, l, LoraTarget::Up)}};
+    linear_forward_multi(gate_up, 2, s.xn.data(), ls, T);
     glu_forward(s.gate.data(), s.gate.data(), s.up.data(), T * I, c.activation);
     linear_forward(s.mlp.data(), s.gate.data(), L.w_down, {}, lora_of(lora, l, LoraTarget::Down), ls, T);
     if (c.sandwich_norms)
