@@ -235,6 +235,36 @@ TEST(Matmul, EmptyReductionGivesZerosOrKeepsAccumulator) {
   for (float v : dx) EXPECT_EQ(v, 0.0f);
 }
 
+// Several weights over one x give exactly what one call per weight gives:
+// every dtype, decode-sized and Bf16-mode token counts, the GEMM fallback,
+// row counts that do not split evenly over the threads.
+TEST(Matmul, ForwardMultiEqualsOneCallPerWeight) {
+  const int64_t K = 96, rows[] = {40, 7, 7};
+  for (DType dt : {DType::F32, DType::BF16, DType::F16, DType::Q8_0})
+    for (MatmulPrecision p : {MatmulPrecision::Exact, MatmulPrecision::Bf16})
+      for (int64_t T : {1, 3, 5, 20}) {
+        matmul_set_precision(p);
+        StoredWeight w[3] = {make_weight(dt, rows[0], K, 31), make_weight(dt, rows[1], K, 32),
+                             make_weight(dt, rows[2], K, 33)};
+        const auto x = test::random_vec(T * K, 34);
+        WeightView views[3];
+        std::vector<float> multi[3], single[3];
+        float* ys[3];
+        for (int i = 0; i < 3; i++) {
+          views[i] = w[i].view();
+          multi[i].assign(T * rows[i], -7.0f);  // overwritten
+          single[i].assign(T * rows[i], 0.0f);
+          ys[i] = multi[i].data();
+          matmul_forward(single[i].data(), x.data(), views[i], T);
+        }
+        matmul_forward_multi(ys, x.data(), views, 3, T);
+        for (int i = 0; i < 3; i++)
+          for (size_t j = 0; j < multi[i].size(); j++)
+            ASSERT_EQ(multi[i][j], single[i][j]) << dtype_name(dt) << " T=" << T << " weight " << i << " at " << j;
+      }
+  matmul_set_precision(MatmulPrecision::Exact);
+}
+
 TEST(Matmul, PrecisionSwitchIsProcessWide) {
   EXPECT_EQ(matmul_precision(), MatmulPrecision::Exact);
   matmul_set_precision(MatmulPrecision::Bf16);
