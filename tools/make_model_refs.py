@@ -115,6 +115,36 @@ def gemma3_config():
                 torch_dtype="float32", use_cache=True)
 
 
+def gemma3_mm_config():
+    """A Gemma3ForConditionalGeneration config.json shaped like google/gemma-3-4b-it's: the
+    text_config gives only what differs from Gemma3TextConfig's defaults (here also the tiny
+    vocab_size and head_dim), so heads 8/4, query_pre_attn_scalar 256, rope_theta 1e6,
+    rope_local_base_freq 1e4, sliding_window_pattern 6, rms_norm_eps 1e-6 and tied embeddings
+    come from the defaults; eos ids on the wrapper; a tiny SigLIP vision_config."""
+    text = {"head_dim": 8, "hidden_size": 32, "intermediate_size": 64, "model_type": "gemma3_text",
+            "num_hidden_layers": 6, "rope_scaling": {"factor": 8.0, "rope_type": "linear"},
+            "sliding_window": 4, "vocab_size": 256}
+    vision = {"hidden_size": 16, "image_size": 8, "intermediate_size": 32,
+              "model_type": "siglip_vision_model", "num_attention_heads": 2, "num_hidden_layers": 1,
+              "patch_size": 4, "vision_use_head": False}
+    return {"architectures": ["Gemma3ForConditionalGeneration"], "boi_token_index": 255999,
+            "eoi_token_index": 256000, "eos_token_id": [1, 106], "image_token_index": 262144,
+            "initializer_range": 0.02, "mm_tokens_per_image": 4, "model_type": "gemma3",
+            "text_config": text, "torch_dtype": "float32", "vision_config": vision}
+
+
+# Where a checkpoint keeps its tensors: the decoder's module path, the untied output
+# matrix, and (wrappers) the prefix of vision_tower / multi_modal_projector.
+PLAIN = {"decoder": "model", "lm_head": "lm_head.weight", "vision": None}
+MM_LT_452 = {"decoder": "language_model.model", "lm_head": "language_model.lm_head.weight",
+             "vision": ""}  # Gemma3ForConditionalGeneration saved by transformers < 4.52
+MM_452 = {"decoder": "model.language_model", "lm_head": "lm_head.weight",
+          "vision": "model."}  # ... by transformers >= 4.52
+# transformers' Gemma3ForConditionalGeneration._checkpoint_conversion_mapping (< 4.52 -> >= 4.52)
+MM_RENAMES = [("language_model.model.", "model.language_model."), ("language_model.lm_head.", "lm_head."),
+              ("vision_tower.", "model.vision_tower."),
+              ("multi_modal_projector.", "model.multi_modal_projector.")]
+
 LLAMA3_SCALING = {"factor": 8.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
                   "original_max_position_embeddings": 64, "rope_type": "llama3"}
 
@@ -145,18 +175,30 @@ CASES = {
             "f16-rounded weights in float64", 0.1),
 }
 
+# Multimodal wrappers, run as their text model: name -> (seed, config, description, qk std, layout).
+# MM_COPIES: the same checkpoint saved in another layout (no reference of its own).
+WRAPPER_CASES = {
+    "gemma3-mm": (112, gemma3_mm_config(), "Gemma3ForConditionalGeneration as transformers < 4.52 "
+                  "saves it (language_model.model.*, vision_tower.*, multi_modal_projector.*), "
+                  "text_config omitting the fields Gemma3TextConfig defaults: heads 8/4, "
+                  "query_pre_attn_scalar 256, pattern 6 (layer 5 global: theta 1e6 linear x8; "
+                  "layers 0-4 and local: window 4, theta 1e4)", 0.1, MM_LT_452),
+}
+MM_COPIES = {"gemma3-mm-452": ("gemma3-mm", MM_452)}
+
 # ----------------------------------------------------------------------------
 # Random weights with HF tensor names.
 
 
-def weight_shapes(cfg):
+def weight_shapes(cfg, layout=PLAIN):
     c = rm.Config(cfg)
     H, I, hd = c.H, c.I, c.hd
-    shapes = {"model.embed_tokens.weight": (c.V, H), "model.norm.weight": (H,)}
+    d = layout["decoder"]
+    shapes = {f"{d}.embed_tokens.weight": (c.V, H), f"{d}.norm.weight": (H,)}
     if not c.tie:
-        shapes["lm_head.weight"] = (c.V, H)
+        shapes[layout["lm_head"]] = (c.V, H)
     for i in range(c.L):
-        p = f"model.layers.{i}."
+        p = f"{d}.layers.{i}."
         shapes[p + "self_attn.q_proj.weight"] = (c.n_heads * hd, H)
         shapes[p + "self_attn.k_proj.weight"] = (c.n_kv * hd, H)
         shapes[p + "self_attn.v_proj.weight"] = (c.n_kv * hd, H)
@@ -179,13 +221,13 @@ def weight_shapes(cfg):
     return shapes
 
 
-def weights_make(cfg, gen, qk_std):
+def weights_make(cfg, gen, qk_std, layout=PLAIN):
     """Float64 weights: projections N(0, 0.1) (q/k: qk_std), biases N(0, 0.1), norms
     1 + N(0, 0.1) (Gemma's (1+w) norms: N(0, 0.1)); rounded to torch_dtype."""
     gemma = cfg["model_type"] in rm.GEMMA_FAMILY
     dtype = rm._DTYPE_BY_NAME[cfg["torch_dtype"]]
     out = {}
-    for name, shape in sorted(weight_shapes(cfg).items()):
+    for name, shape in sorted(weight_shapes(cfg, layout).items()):
         t = torch.randn(shape, generator=gen, dtype=torch.float64)
         if "norm" in name:
             t = t * 0.1 + (0.0 if gemma else 1.0)
@@ -197,10 +239,35 @@ def weights_make(cfg, gen, qk_std):
     return out
 
 
-def lora_make(cfg, gen):
+def vision_weights_make(gen, prefix):
+    """A few random stand-ins for a wrapper's SigLIP tower and projector (never read by a
+    text model; one is a q_proj, which must not be taken for the decoder's)."""
+    shapes = {"vision_tower.vision_model.embeddings.patch_embedding.weight": (16, 3, 4, 4),
+              "vision_tower.vision_model.embeddings.patch_embedding.bias": (16,),
+              "vision_tower.vision_model.encoder.layers.0.self_attn.q_proj.weight": (16, 16),
+              "vision_tower.vision_model.encoder.layers.0.mlp.fc1.weight": (32, 16),
+              "vision_tower.vision_model.post_layernorm.weight": (16,),
+              "multi_modal_projector.mm_input_projection_weight": (16, 32),
+              "multi_modal_projector.mm_soft_emb_norm.weight": (16,)}
+    return {prefix + n: (torch.randn(s, generator=gen, dtype=torch.float64) * 0.1).float()
+            for n, s in sorted(shapes.items())}
+
+
+def mm_rename(name):
+    """A Gemma 3 wrapper tensor (or PEFT) name in the transformers >= 4.52 layout."""
+    peft = "base_model.model."
+    if name.startswith(peft):
+        return peft + mm_rename(name[len(peft):])
+    for old, new in MM_RENAMES:
+        if name.startswith(old):
+            return new + name[len(old):]
+    raise ValueError(f"no >= 4.52 name for {name}")
+
+
+def lora_make(cfg, gen, layout=PLAIN):
     """PEFT-named adapter: A ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform a=sqrt(5)),
     B ~ U(-0.05, 0.05), non-zero on purpose so that A gets gradients."""
-    shapes = weight_shapes(cfg)
+    shapes = weight_shapes(cfg, layout)
     out = {}
     for name, shape in sorted(shapes.items()):
         mod = name[:-len(".weight")]
@@ -235,10 +302,14 @@ def json_write(path, obj):
 
 
 def generation_config(cfg):
-    g = {"_from_model_config": True, "bos_token_id": cfg["bos_token_id"],
-         "eos_token_id": cfg["eos_token_id"]}
-    if "pad_token_id" in cfg:
-        g["pad_token_id"] = cfg["pad_token_id"]
+    """From the model config as transformers' GenerationConfig.from_model_config does: a
+    wrapper's own ids first, then its text config's (with their class defaults)."""
+    ids = dict(rm.text_config(cfg) if cfg["model_type"] == "gemma3" else cfg)
+    ids.update({k: cfg[k] for k in ("bos_token_id", "eos_token_id", "pad_token_id") if k in cfg})
+    g = {"_from_model_config": True, "bos_token_id": ids["bos_token_id"],
+         "eos_token_id": ids["eos_token_id"]}
+    if "pad_token_id" in ids:
+        g["pad_token_id"] = ids["pad_token_id"]
     return g
 
 
@@ -262,13 +333,15 @@ def checkpoint_write(d, cfg, weights):
     rm.safetensors_write(os.path.join(d, "model.safetensors"), weights, {"format": "pt"})
 
 
-def checkpoint_write_sharded(d, cfg, weights):
-    """Two shards split at the first layer-1 tensor, plus model.safetensors.index.json."""
+def checkpoint_write_sharded(d, cfg, weights, in_first=None):
+    """Two shards, plus model.safetensors.index.json: by default split at the first layer-1
+    tensor; `in_first(name)` picks the first shard's tensors otherwise."""
     os.makedirs(d, exist_ok=True)
     json_write(os.path.join(d, "config.json"), cfg)
     json_write(os.path.join(d, "generation_config.json"), generation_config(cfg))
     names = sorted(weights)
-    first = [n for n in names if n.startswith("model.embed") or n.startswith("model.layers.0.")]
+    in_first = in_first or (lambda n: n.startswith("model.embed") or n.startswith("model.layers.0."))
+    first = [n for n in names if in_first(n)]
     shards = [first, [n for n in names if n not in first]]
     files = [f"model-0000{i + 1}-of-00002.safetensors" for i in range(2)]
     weight_map, total = {}, 0
@@ -340,14 +413,17 @@ def optimizer_json(o):
                 if o["max_grad_norm"] else None)
 
 
-def case_make(out_dir, name, seed, cfg, desc, qk_std):
+def case_make(out_dir, name, seed, cfg, desc, qk_std, layout=PLAIN):
     print(f"== {name}: {desc}")
     gen = torch.Generator().manual_seed(seed)
     d = os.path.join(out_dir, name)
-    weights = weights_make(cfg, gen, qk_std)
+    text = rm.text_config(cfg)
+    weights = weights_make(text, gen, qk_std, layout)
+    if layout["vision"] is not None:
+        weights.update(vision_weights_make(gen, layout["vision"]))
     checkpoint_write(d, cfg, weights)
-    lora = lora_make(cfg, gen)
-    ids, labels = batch_make(cfg, gen)
+    lora = lora_make(text, gen, layout)
+    ids, labels = batch_make(text, gen)
     ad = os.path.join(d, "adapter")
     os.makedirs(ad, exist_ok=True)
     json_write(os.path.join(ad, "adapter_config.json"), adapter_config())
@@ -355,7 +431,9 @@ def case_make(out_dir, name, seed, cfg, desc, qk_std):
                          {n: t.float() for n, t in lora.items()}, {"format": "pt"})
 
     # Everything below is computed from what was written, read back.
-    model = rm.Model(cfg, rm.checkpoint_read(d))
+    with open(os.path.join(d, "config.json")) as f:
+        model = rm.Model(rm.text_config(json.load(f)), rm.checkpoint_read(d), layout["decoder"],
+                         layout["lm_head"])
     lora = {n: t.double() for n, t in
             rm.safetensors_read(os.path.join(ad, "adapter_model.safetensors")).items()}
     scale = LORA_ALPHA / LORA_R
@@ -388,6 +466,8 @@ def case_make(out_dir, name, seed, cfg, desc, qk_std):
 
     info = reference_info(name, seed, cfg, desc, model, labels, loss_base, loss, grads, runs,
                           fd, stored)
+    if layout is not PLAIN:
+        info["tensor_layout"] = layout
     json_write(os.path.join(d, "reference.json"), info)
     print(f"    loss_base {loss_base:.6f} loss {loss:.6f} losses {runs['adamw']['losses']}")
     return weights
@@ -426,6 +506,34 @@ def reference_info(name, seed, cfg, desc, model, labels, loss_base, loss, grads,
     return info
 
 
+def mm_copy_make(out_dir, name, source, layout):
+    """`source` (a wrapper case) saved in the >= 4.52 layout, sharded in two like
+    google/gemma-3-4b-it, with its adapter renamed the same way; checks that the
+    reference gives the same logits from it."""
+    print(f"== {name}: {source} in the transformers >= 4.52 layout, 2 shards")
+    src, d = os.path.join(out_dir, source), os.path.join(out_dir, name)
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    with open(os.path.join(src, "config.json")) as f:
+        cfg = json.load(f)
+    weights = {mm_rename(n): t for n, t in rm.checkpoint_read(src).items()}
+    checkpoint_write_sharded(d, cfg, weights, lambda n: not n.startswith(layout["decoder"] + ".layers.")
+                             or int(n.split(".")[3]) < 3)
+    ad = os.path.join(d, "adapter")
+    os.makedirs(ad)
+    shutil.copyfile(os.path.join(src, "adapter", "adapter_config.json"), os.path.join(ad, "adapter_config.json"))
+    lora = rm.safetensors_read(os.path.join(src, "adapter", "adapter_model.safetensors"))
+    rm.safetensors_write(os.path.join(ad, "adapter_model.safetensors"),
+                         {mm_rename(n): t for n, t in lora.items()}, {"format": "pt"})
+    ref = rm.safetensors_read(os.path.join(src, "reference.safetensors"))
+    model = rm.Model(rm.text_config(cfg), rm.checkpoint_read(d), layout["decoder"], layout["lm_head"])
+    lora = {n: t.double() for n, t in rm.safetensors_read(os.path.join(ad, "adapter_model.safetensors")).items()}
+    with torch.no_grad():
+        assert torch.equal(model.forward(ref["input_ids"])["logits"].float(), ref["logits"])
+        assert torch.equal(model.forward(ref["input_ids"], lora, LORA_ALPHA / LORA_R)["logits"].float(),
+                           ref["logits_lora"])
+
+
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -446,6 +554,13 @@ def main():
             back = rm.checkpoint_read(sd)
             assert sorted(back) == sorted(weights)
             assert all(torch.equal(back[n], weights[n]) for n in weights)
+    for name, (seed, cfg, desc, qk_std, layout) in WRAPPER_CASES.items():
+        d = os.path.join(args.out, name)
+        if os.path.isdir(d):
+            shutil.rmtree(d)
+        case_make(args.out, name, seed, cfg, desc, qk_std, layout)
+    for name, (source, layout) in MM_COPIES.items():
+        mm_copy_make(args.out, name, source, layout)
     print("done")
 
 

@@ -30,6 +30,9 @@ Semantics followed, per architecture (the quirks a port gets wrong):
     rope_local_base_freq and no rope scaling. "layer_types" wins when present.
   * Final logits tanh soft-capping (Gemma 2) after lm_head.
   * LoRA (PEFT): y = x W^T (+ b) + (alpha / r) * (x A^T) B^T.
+  * Gemma3ForConditionalGeneration (model_type "gemma3") is run as its text
+    model: text_config over Gemma3TextConfig's defaults (text_config()), the
+    tensors under the decoder path the checkpoint uses (Model's `decoder`).
 """
 import json
 import math
@@ -127,6 +130,35 @@ def checkpoint_read(model_dir):
 _DTYPE_BY_NAME = {"float32": torch.float32, "bfloat16": torch.bfloat16,
                   "float16": torch.float16, "float64": torch.float64}
 GEMMA_FAMILY = ("gemma", "gemma2", "gemma3_text")
+
+
+# transformers' Gemma3TextConfig.__init__ defaults (src/transformers/models/gemma3/
+# configuration_gemma3.py), the fields this reference reads: Gemma3Config builds
+# its text model with Gemma3TextConfig(**text_config), so omitted fields take these.
+GEMMA3_TEXT_DEFAULTS = {
+    "vocab_size": 262_208, "hidden_size": 2304, "intermediate_size": 9216, "num_hidden_layers": 26,
+    "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256,
+    "hidden_activation": "gelu_pytorch_tanh", "max_position_embeddings": 131_072,
+    "rms_norm_eps": 1e-6, "pad_token_id": 0, "eos_token_id": 1, "bos_token_id": 2,
+    "tie_word_embeddings": True, "rope_theta": 1_000_000.0, "attention_bias": False,
+    "query_pre_attn_scalar": 256, "sliding_window": 4096, "final_logit_softcapping": None,
+    "attn_logit_softcapping": None, "rope_scaling": None, "rope_local_base_freq": 10_000.0,
+    "sliding_window_pattern": 6,
+}
+
+
+def text_config(cfg):
+    """The config of the language model a config.json describes, as transformers
+    fills it in: a Gemma 3 text config over Gemma3TextConfig's defaults; for a Gemma 3
+    multimodal wrapper (model_type "gemma3") its text_config so, in the wrapper's
+    torch_dtype; any other config as it is."""
+    if cfg.get("model_type") == "gemma3_text":
+        return dict(GEMMA3_TEXT_DEFAULTS, **cfg)
+    if cfg.get("model_type") != "gemma3":
+        return cfg
+    out = dict(GEMMA3_TEXT_DEFAULTS, **(cfg.get("text_config") or {}))
+    out.setdefault("torch_dtype", cfg.get("torch_dtype", "float32"))
+    return out
 
 
 class Config:
@@ -252,16 +284,21 @@ def lora_prefix_name(prefix, which):
 
 
 class Model:
-    """Weights as float64; `lora` maps PEFT tensor names to float64 tensors."""
+    """Weights as float64; `lora` maps PEFT tensor names to float64 tensors.
 
-    def __init__(self, config_dict, weights):
+    `decoder` is the module path of the decoder in the checkpoint's tensor names
+    ("model"; a Gemma 3 wrapper's "language_model.model" or "model.language_model"),
+    `lm_head` the output matrix's name; PEFT names follow the same paths."""
+
+    def __init__(self, config_dict, weights, decoder="model", lm_head="lm_head.weight"):
         self.c = Config(config_dict)
         self.w = {k: v.double() for k, v in weights.items()}
+        self.decoder = decoder
         c = self.c
         if c.tie:
-            self.lm_head = self.w["model.embed_tokens.weight"]
+            self.lm_head = self.w[decoder + ".embed_tokens.weight"]
         else:
-            self.lm_head = self.w["lm_head.weight"]
+            self.lm_head = self.w[lm_head]
         scale = torch.tensor(c.H ** 0.5, dtype=c.dtype)  # HF rounds the normalizer to the dtype
         self.embed_scale = float(scale.double()) if c.gemma else 1.0
         self.rope_cache = {}
@@ -278,7 +315,7 @@ class Model:
         return y
 
     def attention(self, i, x, lora, ls):
-        c, p = self.c, f"model.layers.{i}.self_attn"
+        c, p = self.c, f"{self.decoder}.layers.{i}.self_attn"
         B, T, _ = x.shape
         q = self.linear(x, p + ".q_proj", lora, ls).view(B, T, c.n_heads, c.hd)
         k = self.linear(x, p + ".k_proj", lora, ls).view(B, T, c.n_kv, c.hd)
@@ -311,7 +348,7 @@ class Model:
         return self.linear(o, p + ".o_proj", lora, ls)
 
     def mlp(self, i, x, lora, ls):
-        p = f"model.layers.{i}.mlp"
+        p = f"{self.decoder}.layers.{i}.mlp"
         g = self.linear(x, p + ".gate_proj", lora, ls)
         u = self.linear(x, p + ".up_proj", lora, ls)
         a = F.silu(g) if self.c.act == "silu" else F.gelu(g, approximate="tanh")
@@ -320,10 +357,10 @@ class Model:
     def forward(self, ids, lora=None, lora_scale=0.0):
         """ids (B, T) int64 -> dict(logits (B,T,V), hidden [L+1 x (B,T,H)], final_norm)."""
         c, w = self.c, self.w
-        x = w["model.embed_tokens.weight"][ids] * self.embed_scale
+        x = w[self.decoder + ".embed_tokens.weight"][ids] * self.embed_scale
         hidden = [x]
         for i in range(c.L):
-            p = f"model.layers.{i}"
+            p = f"{self.decoder}.layers.{i}"
             h = rmsnorm(x, w[p + ".input_layernorm.weight"], c.eps, c.gemma)
             a = self.attention(i, h, lora, lora_scale)
             if c.extra_norms:
@@ -338,7 +375,7 @@ class Model:
                 m = self.mlp(i, h, lora, lora_scale)
             x = x + m
             hidden.append(x)
-        fn = rmsnorm(x, w["model.norm.weight"], c.eps, c.gemma)
+        fn = rmsnorm(x, w[self.decoder + ".norm.weight"], c.eps, c.gemma)
         logits = fn @ self.lm_head.T
         if c.final_softcap is not None:
             logits = softcap(logits, c.final_softcap)

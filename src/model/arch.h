@@ -26,6 +26,10 @@ struct Arch {
   void (*read_hf)(const HfConfigReader& r, ModelConfig& c);
   // Sets family-specific fields from GGUF metadata ("<arch>.<key>").
   void (*read_gguf)(const GgufConfigReader& r, ModelConfig& c);
+  // transformers' config-class defaults (a JSON object) for the fields a
+  // config.json, or a multimodal wrapper's text_config, may omit; nullptr
+  // when the family's readers carry their own fallbacks.
+  const char* hf_defaults = nullptr;
 };
 
 const std::vector<const Arch*>& arch_registry();

@@ -6,6 +6,15 @@
 
 namespace loam {
 
+const std::vector<HfTensorLayout>& hf_tensor_layouts() {
+  static const std::vector<HfTensorLayout> all = {
+      {"model", "lm_head.weight"},
+      {"language_model.model", "language_model.lm_head.weight"},
+      {"model.language_model", "lm_head.weight"},
+  };
+  return all;
+}
+
 std::vector<float> rope_inv_freq(const ModelConfig& c, bool sliding_layer) {
   const int half = c.head_dim / 2;
   const bool local = sliding_layer && c.rope_local_theta > 0.0f;

@@ -25,9 +25,28 @@ struct RopeScaling {
   int original_max_position = 8192; // llama3: original_max_position_embeddings
 };
 
+// Where a Hugging Face checkpoint keeps the language model's tensors. Causal
+// LMs use the plain names; multimodal wrappers (Gemma3ForConditionalGeneration)
+// nest the text model under a path that depends on the transformers version
+// that saved them. model_load picks the layout from the tensor names present.
+struct HfTensorLayout {
+  std::string decoder = "model";           // "<decoder>.embed_tokens.weight", "<decoder>.layers.N.…", "<decoder>.norm.weight"
+  std::string lm_head = "lm_head.weight";  // the untied output matrix
+
+  std::string layer(int l) const { return decoder + ".layers." + std::to_string(l) + "."; }
+  bool operator==(const HfTensorLayout&) const = default;
+};
+
+// The layouts model_load recognizes, plain first:
+//   model.*                  causal LMs (Gemma3ForCausalLM, LlamaForCausalLM, ...)
+//   language_model.model.*   wrappers saved by transformers < 4.52 (lm_head: language_model.lm_head.weight)
+//   model.language_model.*   wrappers saved by transformers >= 4.52 (lm_head: lm_head.weight)
+const std::vector<HfTensorLayout>& hf_tensor_layouts();
+
 struct ModelConfig {
   std::string arch;          // registered family name: "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3"
   std::string hf_architecture;  // e.g. "LlamaForCausalLM" (for writing merged checkpoints)
+  HfTensorLayout hf_layout;     // tensor names in the checkpoint (and PEFT names of its adapters); set by model_load
   int n_layers = 0;
   int hidden = 0;            // hidden_size
   int n_heads = 0;           // num_attention_heads

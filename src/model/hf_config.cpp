@@ -12,7 +12,7 @@ bool HfConfigReader::has(const std::string& key) const {
 }
 
 void HfConfigReader::fail(const std::string& key, const std::string& message) const {
-  throw Error(origin_ + ": field " + key, message);
+  throw Error(origin_ + ": field " + prefix_ + key, message);
 }
 
 int HfConfigReader::get_int(const std::string& key, int fallback) const {
@@ -34,6 +34,11 @@ float HfConfigReader::get_float(const std::string& key, float fallback) const {
   const auto& v = j_.at(key);
   if (!v.is_number()) fail(key, "expected a number, got " + std::string(v.type_name()));
   return v.get<float>();
+}
+
+float HfConfigReader::require_float(const std::string& key) const {
+  if (!has(key)) fail(key, "missing");
+  return get_float(key, 0.0f);
 }
 
 bool HfConfigReader::get_bool(const std::string& key, bool fallback) const {
@@ -66,31 +71,46 @@ bool hf_read_layer_types(const HfConfigReader& r, ModelConfig& c) {
   return true;
 }
 
+HfConfigReader HfConfigReader::object(const std::string& key) const {
+  if (!has(key) || !j_.at(key).is_object()) fail(key, "expected an object");
+  return HfConfigReader(j_.at(key), origin_, prefix_ + key + ".");
+}
+
+void hf_read_rope_params(const HfConfigReader& s, float& theta, RopeScaling& scaling) {
+  theta = s.get_float("rope_theta", theta);
+  const std::string type_key = s.has("rope_type") ? "rope_type" : "type";
+  const std::string type = s.get_string(type_key, "default");
+  RopeScaling rs;
+  if (type == "linear") {
+    rs.type = RopeScalingType::Linear;
+  } else if (type == "llama3") {
+    rs.type = RopeScalingType::Llama3;
+    rs.low_freq_factor = s.get_float("low_freq_factor", 1.0f);
+    rs.high_freq_factor = s.get_float("high_freq_factor", 4.0f);
+    rs.original_max_position = s.get_int("original_max_position_embeddings", 8192);
+    if (rs.high_freq_factor <= rs.low_freq_factor) s.fail("high_freq_factor", "must exceed low_freq_factor");
+  } else if (type != "default") {
+    s.fail(type_key, "unsupported rope scaling \"" + type + "\" (supported: default, linear, llama3)");
+  }
+  if (rs.type != RopeScalingType::None) rs.factor = s.get_float("factor", 1.0f);
+  if (!(rs.factor > 0)) s.fail("factor", "must be positive");
+  scaling = rs;
+}
+
 namespace {
 
-void read_rope_scaling(const HfConfigReader& r, ModelConfig& c) {
-  if (!r.has("rope_scaling")) return;
-  const auto& rs = r.raw().at("rope_scaling");
-  if (!rs.is_object()) r.fail("rope_scaling", "expected an object or null");
-  HfConfigReader s(rs, r.origin());
-  std::string type = s.get_string("rope_type", s.get_string("type", "default"));
-  auto sub = [&](const std::string& k) { return "rope_scaling." + k; };
-  if (type == "default") return;
-  if (type == "linear") {
-    c.rope_scaling.type = RopeScalingType::Linear;
-  } else if (type == "llama3") {
-    c.rope_scaling.type = RopeScalingType::Llama3;
-    c.rope_scaling.low_freq_factor = s.get_float("low_freq_factor", 1.0f);
-    c.rope_scaling.high_freq_factor = s.get_float("high_freq_factor", 4.0f);
-    c.rope_scaling.original_max_position = s.get_int("original_max_position_embeddings", 8192);
-    if (c.rope_scaling.high_freq_factor <= c.rope_scaling.low_freq_factor)
-      r.fail(sub("high_freq_factor"), "must exceed low_freq_factor");
-  } else {
-    r.fail(sub("rope_type"), "unsupported rope scaling \"" + type +
-                                 "\" (supported: default, linear, llama3)");
+// rope_theta and rope_scaling, or transformers v5's rope_parameters that
+// holds both (per layer type for Gemma 3: its Arch reads that form).
+void read_rope(const HfConfigReader& r, ModelConfig& c) {
+  c.rope_theta = r.get_float("rope_theta", 10000.0f);
+  if (r.has("rope_parameters")) {
+    const HfConfigReader p = r.object("rope_parameters");
+    if (!p.has("full_attention") && !p.has("sliding_attention")) hf_read_rope_params(p, c.rope_theta, c.rope_scaling);
   }
-  c.rope_scaling.factor = s.get_float("factor", 1.0f);
-  if (!(c.rope_scaling.factor > 0)) r.fail(sub("factor"), "must be positive");
+  if (r.has("rope_scaling")) {
+    float theta = c.rope_theta;  // rope_scaling does not move the base
+    hf_read_rope_params(r.object("rope_scaling"), theta, c.rope_scaling);
+  }
 }
 
 std::vector<int> read_token_ids(const HfConfigReader& r, const std::string& key) {
@@ -110,15 +130,32 @@ std::vector<int> read_token_ids(const HfConfigReader& r, const std::string& key)
   return ids;
 }
 
+// A multimodal wrapper: the language model's fields are nested.
+bool has_text_config(const nlohmann::json& config) {
+  return config.contains("text_config") && config.at("text_config").is_object();
+}
+
+// The fields the text model is read from (see model_config_from_hf).
+nlohmann::json text_fields(const nlohmann::json& config, const Arch& arch) {
+  const bool wrapped = has_text_config(config);
+  const nlohmann::json& text = wrapped ? config.at("text_config") : config;
+  nlohmann::json j = arch.hf_defaults ? nlohmann::json::parse(arch.hf_defaults) : nlohmann::json::object();
+  for (const auto& [key, value] : text.items()) j[key] = value;
+  if (!wrapped) return j;
+  for (const char* key : {"bos_token_id", "eos_token_id"})
+    if (config.contains(key) && !config.at(key).is_null()) j[key] = config.at(key);
+  if (!text.contains("tie_word_embeddings") && config.contains("tie_word_embeddings"))
+    j["tie_word_embeddings"] = config.at("tie_word_embeddings");
+  return j;
+}
+
 }  // namespace
 
 ModelConfig model_config_from_hf(const nlohmann::json& config, const std::string& origin) {
   if (!config.is_object()) throw Error(origin, "expected a JSON object");
   const Arch& arch = arch_find_hf(config, origin);
-  // Multimodal wrappers (e.g. Gemma 3) nest the language model's fields.
-  const nlohmann::json& j =
-      config.contains("text_config") && config.at("text_config").is_object() ? config.at("text_config") : config;
-  HfConfigReader r(j, origin);
+  const nlohmann::json j = text_fields(config, arch);
+  HfConfigReader r(j, origin, has_text_config(config) ? "text_config." : "");
   ModelConfig c;
   c.arch = arch.name;
   if (config.contains("architectures") && config["architectures"].is_array() &&
@@ -133,14 +170,13 @@ ModelConfig model_config_from_hf(const nlohmann::json& config, const std::string
   c.vocab = r.require_int("vocab_size");
   c.max_position = r.get_int("max_position_embeddings", 2048);
   c.rms_eps = r.get_float("rms_norm_eps", 1e-6f);
-  c.rope_theta = r.get_float("rope_theta", 10000.0f);
   c.tie_embeddings = r.get_bool("tie_word_embeddings", false);
   std::string act = r.get_string("hidden_activation", r.get_string("hidden_act", "silu"));
   if (act == "silu" || act == "swish") c.activation = Activation::Silu;
   else if (act == "gelu_pytorch_tanh" || act == "gelu_tanh") c.activation = Activation::GeluTanh;
   else r.fail(r.has("hidden_activation") ? "hidden_activation" : "hidden_act",
               "unsupported activation \"" + act + "\" (supported: silu, gelu_pytorch_tanh)");
-  read_rope_scaling(r, c);
+  read_rope(r, c);
   c.bos_id = r.get_int("bos_token_id", -1);
   c.eos_ids = read_token_ids(r, "eos_token_id");
   if (c.n_layers > 0 && c.n_layers < 100000) c.layer_sliding.assign(c.n_layers, false);

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <set>
 #include <cstring>
 
 #include <nlohmann/json.hpp>
@@ -39,15 +40,19 @@ std::pair<int64_t, int64_t> lora_target_dims(const ModelConfig& c, LoraTarget t)
   return {0, 0};
 }
 
+std::string lora_tensor_name(const HfTensorLayout& names, int layer, LoraTarget t, char which) {
+  return "base_model.model." + names.layer(layer) + (is_attention(t) ? "self_attn." : "mlp.") +
+         kModules[static_cast<int>(t)] + ".lora_" + std::string(1, which) + ".weight";
+}
+
 std::string lora_tensor_name(int layer, LoraTarget t, char which) {
-  return "base_model.model.model.layers." + std::to_string(layer) + "." +
-         (is_attention(t) ? "self_attn." : "mlp.") + kModules[static_cast<int>(t)] + ".lora_" +
-         std::string(1, which) + ".weight";
+  return lora_tensor_name(HfTensorLayout{}, layer, t, which);
 }
 
 LoraAdapter lora_init(const ModelConfig& c, const LoraConfig& lc, uint64_t seed) {
   LoraAdapter a;
   a.config = lc;
+  a.names = c.hf_layout;
   a.layers.resize(c.n_layers);
   std::mt19937_64 rng(seed);
   for (int l = 0; l < c.n_layers; l++)
@@ -124,6 +129,37 @@ std::vector<float> read_f32(const TensorRef& t, const std::string& where, int64_
   return v;
 }
 
+// The layout the adapter's names follow: the model's own when any of its
+// layers' names is there, else the first known layout that matches.
+HfTensorLayout adapter_names(const SafetensorsFile& f, const ModelConfig& c) {
+  auto uses = [&](const HfTensorLayout& names) {
+    const std::string prefix = "base_model.model." + names.decoder + ".layers.";
+    for (const TensorRef& t : f.tensors())
+      if (t.name.rfind(prefix, 0) == 0) return true;
+    return false;
+  };
+  if (uses(c.hf_layout)) return c.hf_layout;
+  for (const HfTensorLayout& names : hf_tensor_layouts())
+    if (uses(names)) return names;
+  return c.hf_layout;
+}
+
+// Throws for the first tensor of `f` not in `used`.
+void check_all_used(const SafetensorsFile& f, const std::set<std::string>& used, const std::string& wpath) {
+  for (const TensorRef& t : f.tensors()) {
+    if (used.count(t.name)) continue;
+    const std::string where = wpath + ": tensor " + t.name;
+    if (t.name.find(".lora_") == std::string::npos)
+      throw Error(where, "not a LoRA tensor this loader understands");
+    if (t.name.find("vision_tower.") != std::string::npos || t.name.find("multi_modal_projector.") != std::string::npos)
+      throw Error(where, "adapts the vision tower, which Loam does not run",
+                  "train the adapter on the language model's layers only (PEFT target_modules as a regex "
+                  "matching language_model)");
+    throw Error(where, "adapts a layer or module the model does not have",
+                "was this adapter trained on a different base model?");
+  }
+}
+
 }  // namespace
 
 LoraAdapter lora_load(const std::string& dir, const ModelConfig& c) {
@@ -131,14 +167,15 @@ LoraAdapter lora_load(const std::string& dir, const ModelConfig& c) {
   a.config = read_adapter_config(dir + "/adapter_config.json");
   const std::string wpath = dir + "/adapter_model.safetensors";
   SafetensorsFile f = SafetensorsFile::open(wpath);
+  a.names = adapter_names(f, c);
   a.layers.resize(c.n_layers);
-  size_t used = 0;
+  std::set<std::string> used;
   for (int l = 0; l < c.n_layers; l++)
     for (int t = 0; t < kLoraTargets; t++) {
       if (!a.config.targets[t]) continue;
       auto tt = static_cast<LoraTarget>(t);
       auto [in, out] = lora_target_dims(c, tt);
-      const std::string na = lora_tensor_name(l, tt, 'A'), nb = lora_tensor_name(l, tt, 'B');
+      const std::string na = lora_tensor_name(a.names, l, tt, 'A'), nb = lora_tensor_name(a.names, l, tt, 'B');
       const TensorRef* ta = f.find(na);
       const TensorRef* tb = f.find(nb);
       if (!ta && !tb) continue;  // layers_to_transform may skip layers
@@ -148,16 +185,10 @@ LoraAdapter lora_load(const std::string& dir, const ModelConfig& c) {
       m.out = out;
       m.a = read_f32(*ta, wpath + ": tensor " + na, a.config.rank, in);
       m.b = read_f32(*tb, wpath + ": tensor " + nb, out, a.config.rank);
-      used += 2;
+      used.insert({na, nb});
     }
-  if (used == 0) throw Error(wpath, "no LoRA tensors for this model's layers");
-  for (const TensorRef& t : f.tensors()) {
-    if (t.name.find(".lora_") == std::string::npos)
-      throw Error(wpath + ": tensor " + t.name, "not a LoRA tensor this loader understands");
-  }
-  if (used != f.tensors().size())
-    throw Error(wpath, "holds tensors for layers or modules the model does not have",
-                "was this adapter trained on a different base model?");
+  if (used.empty()) throw Error(wpath, "no LoRA tensors for this model's layers");
+  check_all_used(f, used, wpath);
   return a;
 }
 
@@ -172,8 +203,8 @@ void lora_save(const std::string& dir, const LoraAdapter& a) {
       const LoraMatrix& m = a.layers[l][t];
       if (!m.active()) continue;
       auto tt = static_cast<LoraTarget>(t);
-      ts.push_back({lora_tensor_name(static_cast<int>(l), tt, 'A'), DType::F32, {a.config.rank, m.in}, m.a.data()});
-      ts.push_back({lora_tensor_name(static_cast<int>(l), tt, 'B'), DType::F32, {m.out, a.config.rank}, m.b.data()});
+      ts.push_back({lora_tensor_name(a.names, static_cast<int>(l), tt, 'A'), DType::F32, {a.config.rank, m.in}, m.a.data()});
+      ts.push_back({lora_tensor_name(a.names, static_cast<int>(l), tt, 'B'), DType::F32, {m.out, a.config.rank}, m.b.data()});
     }
   safetensors_write(dir + "/adapter_model.safetensors", ts, {{"format", "pt"}});
   nlohmann::json cfg = {

@@ -2,7 +2,10 @@
 //   y = x Wᵀ (+ b) + scale · (x Aᵀ) Bᵀ,  A (r, in), B (out, r),
 //   scale = alpha / r  (rsLoRA: alpha / sqrt(r)).
 // Weights are fp32 (they are what training updates). Tensor names follow
-// PEFT: base_model.model.model.layers.N.self_attn.q_proj.lora_A.weight.
+// PEFT: "base_model.model." + the module's path in the base checkpoint, e.g.
+// base_model.model.model.layers.N.self_attn.q_proj.lora_A.weight, or for a
+// Gemma 3 multimodal wrapper
+// base_model.model.language_model.model.layers.N.self_attn.q_proj.lora_A.weight.
 #pragma once
 
 #include <array>
@@ -38,20 +41,29 @@ struct LoraMatrix {        // one adapted linear layer
 struct LoraAdapter {
   LoraConfig config;
   std::vector<std::array<LoraMatrix, kLoraTargets>> layers;  // [layer][target]
+  HfTensorLayout names;  // module paths its PEFT tensor names use (the base checkpoint's)
 };
 
 // The (in, out) sizes of a target's linear layer for this model.
 std::pair<int64_t, int64_t> lora_target_dims(const ModelConfig& c, LoraTarget t);
 
-// A new adapter: A ~ kaiming-uniform (PEFT default), B = 0, from `seed`.
+// A new adapter: A ~ kaiming-uniform (PEFT default), B = 0, from `seed`;
+// named after the model's checkpoint (c.hf_layout).
 LoraAdapter lora_init(const ModelConfig& c, const LoraConfig& lc, uint64_t seed);
 
 // PEFT directory (adapter_config.json + adapter_model.safetensors). Checks
 // names, shapes and rank against the model; throws Error naming the file.
+// Accepts the names of any of hf_tensor_layouts() (an adapter trained by
+// PEFT under another transformers version than the one that saved the
+// checkpoint names the wrapper's layers the other way), the model's own first.
 LoraAdapter lora_load(const std::string& dir, const ModelConfig& c);
-void lora_save(const std::string& dir, const LoraAdapter& a);  // atomic per file
+// Writes a.names' PEFT names (atomic per file).
+void lora_save(const std::string& dir, const LoraAdapter& a);
 
-// The PEFT tensor name of layer l, target t, matrix 'A' or 'B'.
+// The PEFT tensor name of layer l, target t, matrix 'A' or 'B', for a
+// checkpoint whose tensors are named as `names`.
+std::string lora_tensor_name(const HfTensorLayout& names, int layer, LoraTarget t, char which);
+// The same for a plain causal LM (base_model.model.model.layers.N....).
 std::string lora_tensor_name(int layer, LoraTarget t, char which);
 
 }  // namespace loam

@@ -26,8 +26,7 @@ void model_merge_lora(const Model& m, const LoraAdapter& a, const std::string& o
       const LoraMatrix& lm = a.layers[l][t];
       if (!lm.active()) continue;
       const auto tt = static_cast<LoraTarget>(t);
-      const std::string name = "model.layers." + std::to_string(l) + "." + (t < 4 ? "self_attn." : "mlp.") +
-                               lora_target_module(tt) + ".weight";
+      const std::string name = c.hf_layout.layer(l) + (t < 4 ? "self_attn." : "mlp.") + lora_target_module(tt) + ".weight";
       const TensorRef& w = ck.get(name);
       const int64_t out = lm.out, in = lm.in, r = a.config.rank;
       std::vector<uint8_t> bytes(w.n_bytes);
@@ -62,7 +61,8 @@ void model_merge_lora(const Model& m, const LoraAdapter& a, const std::string& o
   }
   safetensors_write(out_dir + "/model.safetensors", ts, {{"format", "pt"}});
   for (const char* side : {"config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
-                           "special_tokens_map.json", "chat_template.jinja", "tokenizer.model"}) {
+                           "special_tokens_map.json", "added_tokens.json", "chat_template.jinja", "chat_template.json",
+                           "tokenizer.model", "preprocessor_config.json", "processor_config.json"}) {
     fs::path src = fs::path(m.path) / side;
     if (fs::exists(src)) fs::copy_file(src, fs::path(out_dir) / side, fs::copy_options::overwrite_existing);
   }

@@ -1,7 +1,8 @@
 // Merging a LoRA adapter into its base checkpoint: W' = W + scale · B A for
 // every adapted linear layer, stored in the base weight's dtype; all other
-// tensors and the config/tokenizer files are copied unchanged. The result is
-// a plain Hugging Face checkpoint any tool loads.
+// tensors (a multimodal wrapper's vision tower too) keep their names and
+// bytes, and the config, tokenizer and processor files are copied unchanged.
+// The result is a Hugging Face checkpoint of the base's kind any tool loads.
 #pragma once
 
 #include <string>

@@ -24,9 +24,12 @@ class SafetensorsSource : public TensorSource {
  public:
   SafetensorsSource(const SafetensorsCheckpoint& ck, std::string dir) : ck_(ck), dir_(std::move(dir)) {}
   const TensorRef* find(const std::string& name) const override { return ck_.find(name); }
+  // A missing tensor is named with the file that should hold it when there
+  // is only one (the directory when sharded).
   std::string describe(const std::string& name) const override {
     const TensorRef* t = ck_.find(name);
-    return (t ? t->file : dir_) + ": tensor " + name;
+    const std::string file = t ? t->file : ck_.files().size() == 1 ? ck_.files()[0].path() : dir_;
+    return file + ": tensor " + name;
   }
 
  private:
@@ -70,6 +73,7 @@ Model load_hf_dir(const std::string& dir) {
   m.config = model_config_from_hf(json_read_file(cfg_path), cfg_path);
   auto ck = std::make_shared<SafetensorsCheckpoint>(SafetensorsCheckpoint::open_dir(dir));
   SafetensorsSource src(*ck, dir);
+  m.config.hf_layout = hf_tensor_layout_detect(src);
   m.weights = model_weights_load(m.config, src, ck);
   m.generation = read_generation_config(dir, m.config);
   return m;

@@ -76,19 +76,28 @@ std::vector<float> optional_vector(const TensorSource& src, const std::string& n
 
 }  // namespace
 
+HfTensorLayout hf_tensor_layout_detect(const TensorSource& src) {
+  for (const HfTensorLayout& names : hf_tensor_layouts())
+    if (src.find(names.decoder + ".embed_tokens.weight") || src.find(names.decoder + ".norm.weight") ||
+        src.find(names.layer(0) + "input_layernorm.weight"))
+      return names;
+  return hf_tensor_layouts().front();
+}
+
 ModelWeights model_weights_load(const ModelConfig& c, const TensorSource& src,
                                 std::shared_ptr<const void> storage) {
   ModelWeights w;
   w.storage = std::move(storage);
   const int64_t H = c.hidden, I = c.intermediate, V = c.vocab, Q = c.q_dim(), KV = c.kv_dim();
   const float one = c.norm_plus_one && !src.norms_include_one() ? 1.0f : 0.0f;
-  w.embed = matrix(src, "model.embed_tokens.weight", V, H);
-  if (c.tie_embeddings && !src.find("lm_head.weight")) w.lm_head = w.embed;
-  else w.lm_head = matrix(src, "lm_head.weight", V, H);
-  w.final_norm = vector_f32(src, "model.norm.weight", H, one);
+  const HfTensorLayout& names = c.hf_layout;
+  w.embed = matrix(src, names.decoder + ".embed_tokens.weight", V, H);
+  if (c.tie_embeddings && !src.find(names.lm_head)) w.lm_head = w.embed;
+  else w.lm_head = matrix(src, names.lm_head, V, H);
+  w.final_norm = vector_f32(src, names.decoder + ".norm.weight", H, one);
   w.layers.resize(c.n_layers);
   for (int l = 0; l < c.n_layers; l++) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
+    const std::string p = names.layer(l);
     LayerWeights& L = w.layers[l];
     L.wq = matrix(src, p + "self_attn.q_proj.weight", Q, H);
     L.wk = matrix(src, p + "self_attn.k_proj.weight", KV, H);

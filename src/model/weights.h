@@ -40,13 +40,21 @@ struct TensorRef;
 class TensorSource {
  public:
   virtual ~TensorSource() = default;
-  // nullptr when absent. `hf_name` like "model.layers.3.self_attn.q_proj.weight".
+  // nullptr when absent. `hf_name` like "model.layers.3.self_attn.q_proj.weight"
+  // (or that name under a wrapper's layout, see HfTensorLayout).
   virtual const TensorRef* find(const std::string& hf_name) const = 0;
   virtual std::string describe(const std::string& hf_name) const = 0;  // "<file>: tensor <name>"
   virtual bool norms_include_one() const { return false; }  // GGUF Gemma: +1 already folded in
 };
 
+// Tensor names follow c.hf_layout (the default, plain layout for GGUF sources).
 ModelWeights model_weights_load(const ModelConfig& c, const TensorSource& src,
                                 std::shared_ptr<const void> storage);
+
+// The first of hf_tensor_layouts() whose embedding, final norm or first
+// layer's input norm `src` holds (other tensors, such as a wrapper's vision
+// tower, are never read); the plain layout when none matches, so that a
+// checkpoint without a language model fails on the plain names.
+HfTensorLayout hf_tensor_layout_detect(const TensorSource& src);
 
 }  // namespace loam

@@ -10,8 +10,13 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "formats/safetensors.h"
 #include "formats/tensor_ref.h"
+#include "model/kv_cache.h"
+#include "model/model.h"
+#include "model/transformer.h"
 #include "model/transformer_train.h"
 
 namespace loam::test {
@@ -88,6 +93,35 @@ inline TrainBatch reference_train_batch(const SafetensorsFile& ref) {
     batch.append(row, targets);
   }
   return batch;
+}
+
+// A fresh, empty directory under the test temp dir.
+inline std::string scratch_dir(const std::string& tag) {
+  const std::filesystem::path d =
+      std::filesystem::path(::testing::TempDir()) / ("loam_" + tag + "_" + std::to_string(getpid()));
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d.string();
+}
+
+// Largest |logits - reference tensor `name`| ("logits" or "logits_lora") over
+// the reference batch, each row prefilled whole.
+inline double reference_logits_maxdiff(const Model& m, const LoraAdapter* lora, const SafetensorsFile& ref,
+                                       const std::string& name) {
+  const TensorRef& ids_t = ref_tensor(ref, "input_ids");
+  const int64_t B = ids_t.shape[0], T = ids_t.shape[1], V = m.config.vocab;
+  auto ids = tensor_i64(ids_t);
+  auto want = tensor_f32(ref_tensor(ref, name));
+  if (want.size() != static_cast<size_t>(B * T * V)) throw std::runtime_error(name + ": unexpected size");
+  double worst = 0;
+  for (int64_t b = 0; b < B; b++) {
+    std::vector<int32_t> row(ids.begin() + b * T, ids.begin() + (b + 1) * T);
+    KvCache cache(m.config, T);
+    std::vector<float> got(T * V);
+    model_forward(m, lora, cache, row.data(), T, got.data(), T);
+    worst = std::max(worst, max_abs_diff(got.data(), want.data() + b * T * V, T * V));
+  }
+  return worst;
 }
 
 }  // namespace loam::test

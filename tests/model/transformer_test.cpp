@@ -66,7 +66,8 @@ INSTANTIATE_TEST_SUITE_P(Cases, ReferenceLogits, ::testing::ValuesIn(test::model
 
 TEST(ReferenceCases, AllArchitecturesPresent) {
   auto names = test::model_case_names();
-  for (const char* want : {"llama", "llama3", "tied", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "bf16"})
+  for (const char* want : {"llama", "llama3", "tied", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3",
+                           "gemma3-mm", "bf16"})
     EXPECT_NE(std::find(names.begin(), names.end(), want), names.end()) << "missing reference case " << want;
 }
 

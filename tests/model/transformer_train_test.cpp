@@ -37,7 +37,7 @@ TEST_P(ReferenceGrads, LossAndLoraGradientsMatchPyTorch) {
         const LoraMatrix& g = grads.layers[l][t];
         if (!g.active()) continue;
         for (char which : {'A', 'B'}) {
-          const std::string name = lora_tensor_name(static_cast<int>(l), static_cast<LoraTarget>(t), which);
+          const std::string name = lora_tensor_name(lora.names, static_cast<int>(l), static_cast<LoraTarget>(t), which);
           auto want = test::tensor_f32(test::ref_tensor(ref, "grad." + name));
           const auto& got = which == 'A' ? g.a : g.b;
           ASSERT_EQ(got.size(), want.size()) << name;
