@@ -131,6 +131,9 @@ void model_export_gguf(const Model& m, const ModelText* text, DType dt, const st
     w.set_string(a + "rope.scaling.type", "linear");
     w.set_f32(a + "rope.scaling.factor", c.rope_scaling.factor);
   }
+  // query_pre_attn_scalar, which llama.cpp's own converter leaves out (it
+  // assumes head_dim except for the 27B models); Loam's Gemma readers take it.
+  if (arch == "gemma2" || arch == "gemma3") w.set_f32(a + "attention.scale", c.attn_scale);
   if (c.attn_softcap > 0) w.set_f32(a + "attn_logit_softcapping", c.attn_softcap);
   if (c.final_softcap > 0) w.set_f32(a + "final_logit_softcapping", c.final_softcap);
   if (c.sliding_window > 0) w.set_u32(a + "attention.sliding_window", static_cast<uint32_t>(c.sliding_window));

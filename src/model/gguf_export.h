@@ -3,6 +3,10 @@
 // permuted for interleaved RoPE on Llama-family models, Gemma norms with the
 // +1 folded in, matrices stored as F32, F16, BF16 or Q8_0 (norms and biases
 // stay F32), and the tokenizer and chat template when the model has them.
+// Only the language model is written (a Gemma 3 multimodal wrapper becomes a
+// "gemma3" file, as llama.cpp's converter writes its text part; the vision
+// tower is not converted). Gemma 2/3 files also carry "<arch>.attention.scale"
+// (query_pre_attn_scalar^-1/2), which llama.cpp's converter leaves out.
 #pragma once
 
 #include <string>

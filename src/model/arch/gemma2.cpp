@@ -23,6 +23,18 @@ void gemma2_read_hf_common(const HfConfigReader& r, ModelConfig& c) {
   c.sliding_window = r.get_int("sliding_window", 4096);
 }
 
+// The softmax scale of a Gemma 2/3 GGUF file (gemma3.cpp uses it too):
+// "attention.scale" where Loam wrote it (query_pre_attn_scalar^-1/2, any
+// value); otherwise as llama.cpp derives it, for its converter stores no
+// query_pre_attn_scalar: (hidden / heads)^-1/2 for the 27B model (the one
+// with `layers_27b` layers), else key_length (= head_dim)^-1/2.
+float gemma2_gguf_attn_scale(const GgufConfigReader& r, const ModelConfig& c, int layers_27b) {
+  if (auto s = r.get_float("attention.scale")) return static_cast<float>(*s);
+  if (c.n_layers == layers_27b) return 1.0f / std::sqrt(static_cast<float>(c.hidden / c.n_heads));
+  if (auto k = r.get_int("attention.key_length")) return 1.0f / std::sqrt(static_cast<float>(*k));
+  return 0.0f;  // 1/sqrt(head_dim), set by model_config_from_gguf
+}
+
 namespace {
 
 void read_hf(const HfConfigReader& r, ModelConfig& c) {
@@ -39,8 +51,7 @@ void read_gguf(const GgufConfigReader& r, ModelConfig& c) {
   c.final_softcap = static_cast<float>(r.get_float("final_logit_softcapping").value_or(0.0));
   c.sliding_window = static_cast<int>(r.get_int("attention.sliding_window").value_or(4096));
   for (int i = 0; i < c.n_layers; i++) c.layer_sliding[i] = i % 2 == 0;
-  // llama.cpp's converter stores query_pre_attn_scalar as attention.key_length.
-  if (auto k = r.get_int("attention.key_length")) c.attn_scale = 1.0f / std::sqrt(static_cast<float>(*k));
+  c.attn_scale = gemma2_gguf_attn_scale(r, c, 46);
 }
 
 }  // namespace

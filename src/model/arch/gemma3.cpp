@@ -15,6 +15,7 @@
 namespace loam {
 
 void gemma2_read_hf_common(const HfConfigReader& r, ModelConfig& c);  // gemma2.cpp
+float gemma2_gguf_attn_scale(const GgufConfigReader& r, const ModelConfig& c, int layers_27b);
 
 namespace {
 
@@ -68,7 +69,7 @@ void read_gguf(const GgufConfigReader& r, ModelConfig& c) {
   c.sliding_window = static_cast<int>(r.get_int("attention.sliding_window").value_or(4096));
   c.rope_local_theta = 10000.0f;
   for (int i = 0; i < c.n_layers; i++) c.layer_sliding[i] = (i + 1) % 6 != 0;
-  if (auto k = r.get_int("attention.key_length")) c.attn_scale = 1.0f / std::sqrt(static_cast<float>(*k));
+  c.attn_scale = gemma2_gguf_attn_scale(r, c, 62);
 }
 
 }  // namespace
