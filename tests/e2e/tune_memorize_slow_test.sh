@@ -3,7 +3,8 @@
 # weights in the real HF layout, Mistral's real tokenizer, an instruct chat
 # template) on 20 bundled support pairs; the training loss goes down, and
 # greedy generation through the chat template then reproduces the trained
-# answers (exact match >= 90%, from 0% before) and stops at eos.
+# answers (exact match >= 90%, from 0% before) and stops at eos — in Loam,
+# and in llama.cpp loading the converted model and the adapter.gguf.
 #   usage: tune_memorize_slow_test.sh LOAM SOURCE_DIR
 set -euo pipefail
 loam=$1
@@ -48,3 +49,39 @@ read -r exact eos n <<< "$(score --adapter "$work/t")"
 echo "exact match $exact/$n (before: $exact0/$n), stopped at eos $eos/$n"
 [ $((exact * 10)) -ge $((n * 9)) ] || fail "exact match $exact/$n below 90%"
 [ $((eos * 10)) -ge $((n * 9)) ] || fail "only $eos/$n generations stopped at eos"
+
+# The same in llama.cpp itself (node-llama-cpp's prebuilt library): the base
+# model converted by `loam convert`, the adapter.gguf written by `tune sft`,
+# the prompts rendered and tokenized by loam. Without the adapter nothing
+# matches; with it llama.cpp must reproduce the trained answers and stop.
+$loam convert --model "$work/m" --out "$work/m.gguf" --dtype f32 > /dev/null
+$py - "$data" > "$work/chat.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    q = json.loads(line)["input_text"]
+    print(json.dumps({"messages": [{"role": "user", "content": q}], "add_generation_prompt": True}))
+PY
+$loam chat-template --model "$work/m" --input "$work/chat.jsonl" |
+  $py -c 'import json, sys; [print(json.dumps({"text": json.loads(l)["rendered"]})) for l in sys.stdin]' > "$work/texts.jsonl"
+$loam tokenize --tokenizer "$work/m" --input "$work/texts.jsonl" > "$work/ids.jsonl"
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then  # node-llama-cpp needs Node.js 20; Debian 12's own is 18
+  echo "NOTICE: llama.cpp cross-check not run: Node.js $(node --version) is older than 20" >&2
+  exit 0
+fi
+lcpp() { node "$src/tools/llamacpp_generate.mjs" "$work/m.gguf" "$@" < "$work/ids.jsonl"; }
+lcpp > "$work/lc0.jsonl" || fail "llama.cpp did not load the converted model"
+lcpp --lora "$work/t/adapter.gguf" > "$work/lc.jsonl" || fail "llama.cpp did not load adapter.gguf"
+$py - "$data" "$work/lc0.jsonl" "$work/lc.jsonl" <<'PY'
+import json, sys
+want = [json.loads(l)["output_text"] for l in open(sys.argv[1])]
+base = [json.loads(l) for l in open(sys.argv[2])]
+tuned = [json.loads(l) for l in open(sys.argv[3])]
+assert len(base) == len(tuned) == len(want), (len(base), len(tuned), len(want))
+exact0 = sum(g["text"] == w for g, w in zip(base, want))
+exact = sum(g["text"] == w for g, w in zip(tuned, want))
+eos = sum(g["eos"] for g in tuned)
+print(f"llama.cpp: exact match {exact}/{len(want)} with adapter.gguf ({exact0} without), stopped at eos {eos}")
+assert exact0 == 0, exact0
+assert exact * 10 >= len(want) * 9 and eos * 10 >= len(want) * 9, (exact, eos)
+PY
