@@ -127,8 +127,8 @@ void run_debug_grads(const DebugGradsOptions& o) {
       if (!g.active()) continue;
       const auto tt = static_cast<LoraTarget>(t);
       const int64_t r = lora.config.rank;
-      ts.push_back({lora_tensor_name(static_cast<int>(l), tt, 'A'), DType::F32, {r, g.in}, g.a.data()});
-      ts.push_back({lora_tensor_name(static_cast<int>(l), tt, 'B'), DType::F32, {g.out, r}, g.b.data()});
+      ts.push_back({lora_tensor_name(lora.names, static_cast<int>(l), tt, 'A'), DType::F32, {r, g.in}, g.a.data()});
+      ts.push_back({lora_tensor_name(lora.names, static_cast<int>(l), tt, 'B'), DType::F32, {g.out, r}, g.b.data()});
     }
   safetensors_write(o.out, ts, {{"loss", std::to_string(st.loss_sum / static_cast<double>(scored))}});
   std::printf("loss %.8f\n", st.loss_sum / static_cast<double>(scored));

