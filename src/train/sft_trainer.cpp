@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/system.h"
+#include "kernels/threading.h"
 #include "model/lora.h"
 #include "model/transformer_train.h"
 #include "train/adapter_gguf.h"
@@ -202,11 +203,14 @@ SftPlan sft_plan(const Model& m, const SftData& data, const SftConfig& cfg) {
   const int64_t work = 4 * p.max_batch_tokens * (4 * H + 2 * I) + 4 * head_rows * (static_cast<int64_t>(c.vocab) + 2 * H);
   p.peak_memory_bytes = model_weight_bytes(m) + act + work + 4 * 4 * lora_param_count(c, lc) + (200 << 20);
   // Time: about 4 FLOPs per matmul parameter per token (forward and backward
-  // to activations; no base-weight gradients) at a conservative 60 GFLOP/s.
+  // to activations; no base-weight gradients) at a rate a little under what
+  // train_step_bench measures on 2 Zen 4 cores (SmolLM2-135M shape: 124
+  // GFLOP/s exact, 194 bf16; docs/PERFORMANCE.md), scaled by the threads.
   const double flops_per_token = 4.0 * static_cast<double>(model_param_count(m));
+  const double flops_per_s = (cfg.precision == "bf16" ? 160e9 : 100e9) * kernels_threads() / 2.0;
   const double tokens = static_cast<double>(p.train_tokens) * p.epochs *
                         (static_cast<double>(p.total_steps) / std::max<int64_t>(1, p.steps_per_epoch * p.epochs));
-  p.estimated_seconds = tokens * flops_per_token / 60e9;
+  p.estimated_seconds = tokens * flops_per_token / flops_per_s;
   return p;
 }
 
