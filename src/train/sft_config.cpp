@@ -1,6 +1,7 @@
 #include "train/sft_config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 
@@ -82,16 +83,17 @@ int64_t parse_byte_size(const std::string& text, const std::string& flag) {
   } catch (const std::exception&) {
     throw Error(flag, bad);
   }
-  std::string unit = text.substr(used);
-  for (const char* suffix : {"iB", "B"})
-    if (unit.size() > std::strlen(suffix) && unit.ends_with(suffix)) unit.resize(unit.size() - std::strlen(suffix));
+  // The unit, in either case: "", "B", or K/M/G/T optionally followed by "B" or "iB".
+  std::string unit;
+  for (char ch : text.substr(used)) unit += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  for (const std::string suffix : {"IB", "B"})
+    if (unit.size() > suffix.size() && unit.ends_with(suffix)) unit.resize(unit.size() - suffix.size());
+  const std::string prefixes = "KMGT";
   double scale = 1;
-  if (unit.empty() || unit == "B") scale = 1;
-  else if (unit == "K" || unit == "k") scale = 1024.0;
-  else if (unit == "M") scale = 1024.0 * 1024;
-  else if (unit == "G") scale = 1024.0 * 1024 * 1024;
-  else if (unit == "T") scale = 1024.0 * 1024 * 1024 * 1024;
-  else throw Error(flag, bad);
+  if (unit.size() == 1 && prefixes.find(unit[0]) != std::string::npos)
+    scale = std::pow(1024.0, static_cast<double>(prefixes.find(unit[0]) + 1));
+  else if (!unit.empty() && unit != "B")
+    throw Error(flag, bad);
   const double bytes = v * scale;
   if (!(bytes >= 1) || bytes > 9e18) throw Error(flag, bad);
   return static_cast<int64_t>(bytes);

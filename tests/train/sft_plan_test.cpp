@@ -19,10 +19,12 @@ TEST(ParseByteSize, AcceptsUnitsPeopleWrite) {
   EXPECT_EQ(parse_byte_size("1.5GiB", "--max-memory"), int64_t{3} << 29);
   EXPECT_EQ(parse_byte_size("64KB", "--max-memory"), int64_t{64} << 10);
   EXPECT_EQ(parse_byte_size("2T", "--max-memory"), int64_t{2} << 40);
+  EXPECT_EQ(parse_byte_size("8g", "--max-memory"), int64_t{8} << 30);
+  EXPECT_EQ(parse_byte_size("100mb", "--max-memory"), int64_t{100} << 20);
 }
 
 TEST(ParseByteSize, RejectsOtherTextNamingTheFlag) {
-  for (const char* bad : {"", "lots", "8X", "-1G", "0", "G"}) {
+  for (const char* bad : {"", "lots", "8X", "-1G", "0", "G", "8GG", "1e30T"}) {
     try {
       parse_byte_size(bad, "--max-memory");
       ADD_FAILURE() << "accepted \"" << bad << "\"";
