@@ -166,5 +166,25 @@ TEST(HfConfigGemma3Wrapper, ErrorsNameTheTextConfigField) {
   }
 }
 
+// Gemma 2: omitted fields take Gemma2Config's defaults (soft-capping on at
+// 50 / 30, query_pre_attn_scalar 256); an explicit null turns soft-capping off.
+TEST(HfConfigGemma2, OmittedFieldsTakeGemma2ConfigDefaults) {
+  json cfg = json::parse(R"({"architectures": ["Gemma2ForCausalLM"], "model_type": "gemma2",
+    "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+    "num_key_value_heads": 2, "head_dim": 16, "vocab_size": 300})");
+  ModelConfig c = model_config_from_hf(cfg, "config.json");
+  EXPECT_FLOAT_EQ(c.attn_softcap, 50.0f);
+  EXPECT_FLOAT_EQ(c.final_softcap, 30.0f);
+  EXPECT_FLOAT_EQ(c.attn_scale, 1.0f / 16.0f);  // 256^-1/2, not head_dim^-1/2
+  EXPECT_EQ(c.sliding_window, 4096);
+  EXPECT_FLOAT_EQ(c.rope_theta, 10000.0f);
+  EXPECT_TRUE(c.tie_embeddings);
+  cfg["attn_logit_softcapping"] = nullptr;
+  cfg["final_logit_softcapping"] = nullptr;
+  c = model_config_from_hf(cfg, "config.json");
+  EXPECT_EQ(c.attn_softcap, 0.0f);
+  EXPECT_EQ(c.final_softcap, 0.0f);
+}
+
 }  // namespace
 }  // namespace loam

@@ -37,6 +37,18 @@ float gemma2_gguf_attn_scale(const GgufConfigReader& r, const ModelConfig& c, in
 
 namespace {
 
+// transformers' Gemma2Config defaults (models/gemma2/configuration_gemma2.py)
+// for the fields Loam reads: a config.json that omits the soft-caps gets
+// 50 / 30 there, not "off" (null in a config does turn them off).
+constexpr const char* kDefaults = R"({
+  "vocab_size": 256000, "hidden_size": 2304, "intermediate_size": 9216, "num_hidden_layers": 26,
+  "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256,
+  "hidden_activation": "gelu_pytorch_tanh", "max_position_embeddings": 8192, "rms_norm_eps": 1e-6,
+  "eos_token_id": 1, "bos_token_id": 2, "tie_word_embeddings": true, "rope_theta": 10000.0,
+  "query_pre_attn_scalar": 256, "sliding_window": 4096,
+  "final_logit_softcapping": 30.0, "attn_logit_softcapping": 50.0
+})";
+
 void read_hf(const HfConfigReader& r, ModelConfig& c) {
   gemma2_read_hf_common(r, c);
   if (!hf_read_layer_types(r, c))
@@ -57,7 +69,7 @@ void read_gguf(const GgufConfigReader& r, ModelConfig& c) {
 }  // namespace
 
 extern const Arch kArchGemma2 = {
-    "gemma2", {"Gemma2ForCausalLM"}, {"gemma2"}, {"gemma2"}, read_hf, read_gguf,
+    "gemma2", {"Gemma2ForCausalLM"}, {"gemma2"}, {"gemma2"}, read_hf, read_gguf, kDefaults,
 };
 
 }  // namespace loam
