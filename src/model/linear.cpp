@@ -8,6 +8,13 @@
 
 namespace loam {
 
+void lora_b_transposed(const LoraMatrix& lora, std::vector<float>& bt) {
+  const int64_t out = lora.out, r = static_cast<int64_t>(lora.b.size()) / std::max<int64_t>(out, 1);
+  bt.resize(static_cast<size_t>(r * out));
+  for (int64_t o = 0; o < out; o++)
+    for (int64_t j = 0; j < r; j++) bt[j * out + o] = lora.b[o * r + j];
+}
+
 void lora_add(float* y, const float* src, const LoraMatrix& lora, float lora_scale, int64_t n, float* u) {
   const int64_t in = lora.in, out = lora.out, r = static_cast<int64_t>(lora.a.size()) / in;
   rank_project(u, src, lora.a.data(), n, in, r, 1.0f);
@@ -16,10 +23,8 @@ void lora_add(float* y, const float* src, const LoraMatrix& lora, float lora_sca
       for (int64_t o = 0; o < out; o++) y[t * out + o] += lora_scale * vec_dot(u + t * r, lora.b.data() + o * r, r);
     return;
   }
-  thread_local std::vector<float> bt;  // Bᵀ (r, out): rows the expand kernel streams
-  bt.resize(static_cast<size_t>(r * out));
-  for (int64_t o = 0; o < out; o++)
-    for (int64_t j = 0; j < r; j++) bt[j * out + o] = lora.b[o * r + j];
+  thread_local std::vector<float> bt;
+  lora_b_transposed(lora, bt);
   rank_expand(y, u, bt.data(), n, r, out, lora_scale);
 }
 

@@ -26,6 +26,10 @@ struct LinearOut {
 };
 void linear_forward_multi(const LinearOut* outs, int n, const float* x, float lora_scale, int64_t n_tokens);
 
+// Bᵀ (r, out) of a LoRA matrix into bt: the rows the rank_expand/rank_project
+// kernels stream.
+void lora_b_transposed(const LoraMatrix& lora, std::vector<float>& bt);
+
 // The LoRA term alone: u = src Aᵀ (n, r) into u, then y += scale · u Bᵀ.
 void lora_add(float* y, const float* src, const LoraMatrix& lora, float lora_scale, int64_t n, float* u);
 

@@ -124,13 +124,6 @@ void dropout_apply(float* out, const float* x, int64_t n, float p, uint64_t seed
     out[i] = splitmix64(seed ^ (static_cast<uint64_t>(i) * 0xd1b54a32d192ed03ULL)) < threshold ? 0.0f : x[i] * keep_scale;
 }
 
-// dst (cols, rows) = srcᵀ for src (rows, cols).
-void transpose_into(std::vector<float>& dst, const float* src, int64_t rows, int64_t cols) {
-  dst.resize(static_cast<size_t>(rows * cols));
-  for (int64_t i = 0; i < rows; i++)
-    for (int64_t j = 0; j < cols; j++) dst[j * rows + i] = src[i * cols + j];
-}
-
 struct LinearSpec {
   const WeightView* w;
   const std::vector<float>* bias;
@@ -167,7 +160,7 @@ void lora_linear_backward(float* dx, const float* dy, const float* x, const Line
   const float* src = dropout > 0.0f ? a.xd.data() : x;
   thread_local std::vector<float> du, dsrc, bt, dbt;
   du.resize(static_cast<size_t>(n * r));
-  transpose_into(bt, s.lora->b.data(), out, r);
+  lora_b_transposed(*s.lora, bt);
   // dBᵀ = s · uᵀ dy ; du = s · dy B ; dA += duᵀ src ; dsrc = du A
   dbt.assign(static_cast<size_t>(r * out), 0.0f);
   rank_outer(dbt.data(), a.u.data(), dy, n, r, out, scale);
