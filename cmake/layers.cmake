@@ -1,11 +1,11 @@
 # Layering (DESIGN.md): core <- kernels <- formats, tokenizer <- model <- data
-# <- train, eval <- registry <- serve <- cli.
+# <- train, eval <- registry <- jobs <- serve <- cli.
 #
 # Each layer is its own library. A target sees only the headers of the layers
 # it may use: its include root is a generated folder holding links to those
 # layers alone, so `#include "serve/http.h"` from model/ fails to compile.
 
-set(LOAM_LAYER_ORDER core kernels formats tokenizer model data train eval cli)
+set(LOAM_LAYER_ORDER core kernels formats tokenizer model data train eval registry jobs serve cli)
 
 # loam_layer_includes(<target> <layer>...) gives <target> an include root
 # that exposes exactly the listed layers (as "<layer>/header.h").
