@@ -40,9 +40,9 @@ int main(int argc, char** argv) {
     else if (a == "--checkpointing") checkpointing = true;
   }
   try {
-    if (threads > 0) kernels_set_threads(threads);
-    matmul_set_precision(precision == "bf16" ? MatmulPrecision::Bf16 : MatmulPrecision::Exact);
     Model m = model_load(dir);
+    m.compute = {precision == "bf16" ? MatmulPrecision::Bf16 : MatmulPrecision::Exact, threads};
+    if (threads > 0) kernels_set_threads(threads);  // the reported count
     if (precision == "bf16") model_matrices_to_bf16(m);  // BF16 products need BF16-stored weights
     LoraConfig lc;
     lc.rank = rank;

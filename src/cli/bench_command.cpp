@@ -66,13 +66,13 @@ double run_tg(const Model& m, const std::vector<int32_t>& tokens, std::vector<fl
 std::string dominant_dtype(const Model& m) { return dtype_name(m.weights.layers.at(0).wq.dtype); }
 
 void run_bench(const BenchOptions& o) {
-  if (o.threads > 0) kernels_set_threads(o.threads);
   Model m = model_load(o.model);
+  m.compute.threads = o.threads;
   const std::string dtype = dominant_dtype(m);
   if (o.precision == "bf16" || (o.precision == "auto" && dtype == "BF16"))
-    matmul_set_precision(MatmulPrecision::Bf16);
+    m.compute.precision = MatmulPrecision::Bf16;
   else if (o.precision == "exact" || o.precision == "auto")
-    matmul_set_precision(MatmulPrecision::Exact);
+    m.compute.precision = MatmulPrecision::Exact;
   else
     throw Error("--precision", "expected auto, exact or bf16");
   if (o.prompt_tokens + 1 > m.config.max_position || o.gen_tokens > m.config.max_position)
@@ -94,11 +94,11 @@ void run_bench(const BenchOptions& o) {
   }
   Stats sp = stats_of(pp), st = stats_of(tg);
   const double gb = static_cast<double>(model_weight_bytes(m)) / 1e9;
-  const int threads = kernels_threads();
+  const int threads = m.compute.threads > 0 ? m.compute.threads : kernels_threads();
   if (o.json) {
     nlohmann::json j = {
         {"model", m.path}, {"format", m.format}, {"architecture", m.config.arch}, {"dtype", dtype},
-        {"precision", matmul_precision() == MatmulPrecision::Bf16 ? "bf16" : "exact"},
+        {"precision", m.compute.precision == MatmulPrecision::Bf16 ? "bf16" : "exact"},
         {"threads", threads}, {"repetitions", o.repetitions}, {"prompt_tokens", o.prompt_tokens},
         {"gen_tokens", o.gen_tokens}, {"pp_tokens_per_s", sp.median}, {"pp_stddev", sp.stddev},
         {"pp_samples", pp}, {"tg_tokens_per_s", st.median}, {"tg_stddev", st.stddev}, {"tg_samples", tg},

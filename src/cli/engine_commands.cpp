@@ -18,7 +18,7 @@
 #include "core/error.h"
 #include "formats/npy.h"
 #include "kernels/matmul.h"
-#include "kernels/threading.h"
+#include "model/decoder.h"
 #include "model/generate.h"
 #include "model/lora.h"
 #include "model/model.h"
@@ -132,6 +132,8 @@ void run_chat_template(const ChatTemplateOptions& o) {
 // ---------------------------------------------------------------- generate
 struct GenerateOptions {
   std::string model, prompt, system, adapter;
+  std::string input;            // JSONL of prompts, generated as one batch
+  std::string output = "text";  // text or json
   bool chat = false;
   int max_tokens = 256;
   float temperature = 0.0f, top_p = 1.0f, min_p = 0.0f, repetition_penalty = 1.0f;
@@ -139,38 +141,128 @@ struct GenerateOptions {
   uint64_t seed = 0;
   std::vector<std::string> stop;
   bool show_stats = false;
+  int threads = 0;
+  int batch = 16;               // most sequences in flight (--input)
 };
 
-void run_generate(const GenerateOptions& o) {
-  Model m = model_load(o.model);
-  ModelText t = model_text_load(o.model);
-  std::unique_ptr<LoraAdapter> lora;
-  if (!o.adapter.empty()) lora = std::make_unique<LoraAdapter>(lora_load(o.adapter, m.config));
+// The request of one prompt with the command's settings; messages (a chat)
+// when non-null, else text.
+GenerateRequest generate_request(const GenerateOptions& o, const Model& m, const ModelText& t, const std::string& text,
+                                 const json* messages, const std::string& where) {
   GenerateRequest req;
-  if (o.chat) {
-    json messages = json::array();
-    if (!o.system.empty()) messages.push_back({{"role", "system"}, {"content", o.system}});
-    messages.push_back({{"role", "user"}, {"content", o.prompt}});
-    req.prompt = model_text_encode_rendered(t, model_text_render(t, messages, true));
+  if (messages) {
+    req.prompt = model_text_encode_rendered(t, model_text_render(t, *messages, true));
+  } else if (o.chat) {
+    json msgs = json::array();
+    if (!o.system.empty()) msgs.push_back({{"role", "system"}, {"content", o.system}});
+    msgs.push_back({{"role", "user"}, {"content", text}});
+    req.prompt = model_text_encode_rendered(t, model_text_render(t, msgs, true));
   } else {
     if (!o.system.empty()) throw Error("--system", "only applies with --chat");
-    req.prompt = t.tokenizer.encode(o.prompt, /*add_special_tokens=*/true);
+    req.prompt = t.tokenizer.encode(text, /*add_special_tokens=*/true);
   }
-  if (static_cast<int64_t>(req.prompt.size()) + o.max_tokens > m.config.max_position)
-    throw Error("--max-tokens", "prompt (" + std::to_string(req.prompt.size()) + " tokens) plus --max-tokens exceeds the context length " +
-                                    std::to_string(m.config.max_position));
   req.max_tokens = o.max_tokens;
   req.sampling = {o.temperature, o.top_k, o.top_p, o.min_p, o.repetition_penalty, o.seed};
   req.stop = o.stop;
   req.eos_ids = m.generation.eos_ids;
   for (int32_t id : t.eos_ids)
     if (std::find(req.eos_ids.begin(), req.eos_ids.end(), id) == req.eos_ids.end()) req.eos_ids.push_back(id);
+  (void)where;
+  return req;
+}
+
+void check_context(const GenerateRequest& req, const Model& m, const std::string& where) {
+  if (static_cast<int64_t>(req.prompt.size()) + req.max_tokens > m.config.max_position)
+    throw Error(where, "prompt (" + std::to_string(req.prompt.size()) + " tokens) plus max tokens exceeds the context length " +
+                           std::to_string(m.config.max_position));
+}
+
+json result_json(const GenerateResult& r, int64_t index) {
+  return {{"index", index}, {"text", r.text}, {"tokens", r.tokens}, {"finish_reason", finish_reason_name(r.finish)},
+          {"prompt_tokens", r.n_prompt}, {"completion_tokens", r.tokens.size()},
+          {"prefill_seconds", r.prefill_seconds}, {"decode_seconds", r.decode_seconds}};
+}
+
+// One request per line of o.input: {"prompt": text} or {"messages": [...]},
+// optional max_tokens, temperature, seed.
+std::vector<GenerateRequest> read_generate_input(const GenerateOptions& o, const Model& m, const ModelText& t) {
+  std::vector<GenerateRequest> reqs;
+  for_each_jsonl(o.input, [&](const json& j, const std::string& where) {
+    if (!j.is_object()) throw Error(where, "expected an object with prompt or messages");
+    const bool has_prompt = j.contains("prompt"), has_messages = j.contains("messages");
+    if (has_prompt == has_messages) throw Error(where, "give exactly one of prompt and messages");
+    if (has_prompt && !j["prompt"].is_string()) throw Error(where + ": field prompt", "expected a string");
+    if (has_messages && !j["messages"].is_array()) throw Error(where + ": field messages", "expected an array of messages");
+    GenerateRequest req;
+    try {
+      req = generate_request(o, m, t, has_prompt ? j["prompt"].get<std::string>() : std::string(),
+                             has_messages ? &j["messages"] : nullptr, where);
+    } catch (const Error& e) {
+      throw Error(where, e.what());
+    }
+    if (j.contains("max_tokens")) {
+      if (!j["max_tokens"].is_number_integer() || j["max_tokens"].get<int64_t>() < 0 || j["max_tokens"].get<int64_t>() > (1 << 20))
+        throw Error(where + ": field max_tokens", "expected an integer from 0 to 1048576");
+      req.max_tokens = j["max_tokens"].get<int>();
+    }
+    if (j.contains("temperature")) {
+      if (!j["temperature"].is_number() || j["temperature"].get<double>() < 0 || j["temperature"].get<double>() > 100)
+        throw Error(where + ": field temperature", "expected a number from 0 to 100");
+      req.sampling.temperature = j["temperature"].get<float>();
+    }
+    if (j.contains("seed")) {
+      if (!j["seed"].is_number_unsigned()) throw Error(where + ": field seed", "expected a non-negative integer");
+      req.sampling.seed = j["seed"].get<uint64_t>();
+    }
+    check_context(req, m, where + ": field max_tokens");
+    reqs.push_back(std::move(req));
+  });
+  return reqs;
+}
+
+// All of reqs through one BatchDecoder, at most o.batch at a time; results in input order.
+std::vector<GenerateResult> generate_batch(const GenerateOptions& o, const Model& m, const Tokenizer& tok,
+                                           const std::vector<GenerateRequest>& reqs) {
+  BatchDecoder dec(m, tok);
+  std::vector<GenerateResult> results(reqs.size());
+  std::map<int64_t, size_t> index_of;  // decoder id -> input index
+  size_t next = 0;
+  while (next < reqs.size() || dec.n_running() > 0) {
+    while (next < reqs.size() && dec.n_running() < o.batch) index_of[dec.add(reqs[next])] = next, next++;
+    for (int64_t id : dec.step()) results[index_of.at(id)] = dec.take(id);
+  }
+  return results;
+}
+
+void run_generate(const GenerateOptions& o) {
+  if (o.output != "text" && o.output != "json") throw Error("--output", "expected text or json");
+  if (o.input.empty() == o.prompt.empty()) throw Error("generate", "give exactly one of --prompt and --input");
+  Model m = model_load(o.model);
+  m.compute.threads = o.threads;
+  ModelText t = model_text_load(o.model);
+  std::unique_ptr<LoraAdapter> lora;
+  if (!o.adapter.empty()) lora = std::make_unique<LoraAdapter>(lora_load(o.adapter, m.config));
+  const bool json_out = o.output == "json";
+  if (!o.input.empty()) {
+    std::vector<GenerateRequest> reqs = read_generate_input(o, m, t);
+    for (GenerateRequest& r : reqs) r.lora = lora.get();
+    const std::vector<GenerateResult> results = generate_batch(o, m, t.tokenizer, reqs);
+    for (size_t i = 0; i < results.size(); i++) {
+      if (json_out) std::printf("%s\n", result_json(results[i], static_cast<int64_t>(i)).dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+      else std::printf("%s\n", results[i].text.c_str());
+    }
+    return;
+  }
+  GenerateRequest req = generate_request(o, m, t, o.prompt, nullptr, "--prompt");
+  check_context(req, m, "--max-tokens");
   req.lora = lora.get();
-  GenerateResult r = generate(m, t.tokenizer, req, [](std::string_view piece) {
+  GenerateResult r = generate(m, t.tokenizer, req, [json_out](std::string_view piece) {
+    if (json_out) return;
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
   });
-  std::printf("\n");
+  if (json_out) std::printf("%s\n", result_json(r, 0).dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+  else std::printf("\n");
   if (o.show_stats)
     std::fprintf(stderr, "[%lld prompt tokens in %.3fs, %zu generated in %.3fs (%.1f tok/s), finish: %s]\n",
                  static_cast<long long>(r.n_prompt), r.prefill_seconds, r.tokens.size(), r.decode_seconds,
@@ -180,10 +272,12 @@ void run_generate(const GenerateOptions& o) {
 // ---------------------------------------------------------------- logits
 struct LogitsOptions {
   std::string model, tokens, out, adapter;
+  int threads = 0;
 };
 
 void run_logits(const LogitsOptions& o) {
   Model m = model_load(o.model);
+  m.compute.threads = o.threads;
   std::vector<int32_t> ids = parse_token_list(o.tokens, "--tokens");
   const int64_t T = static_cast<int64_t>(ids.size()), V = m.config.vocab;
   for (int32_t id : ids)
@@ -209,10 +303,6 @@ void run_logits(const LogitsOptions& o) {
 
 void add_threads_option(CLI::App* cmd, int* threads) {
   cmd->add_option("--threads", *threads, "CPU threads (default: all cores)")->check(CLI::Range(1, 1024));
-}
-
-void apply_threads(int threads) {
-  if (threads > 0) kernels_set_threads(threads);
 }
 
 }  // namespace
@@ -243,10 +333,14 @@ void register_engine_commands(CLI::App& app) {
   c->callback([] { run_chat_template(ct); });
 
   static GenerateOptions gen;
-  static int gen_threads = 0;
-  c = app.add_subcommand("generate", "Generate text, streaming tokens as they come");
+  c = app.add_subcommand("generate", "Generate text, streaming tokens as they come (--input: many prompts, batched)");
   c->add_option("--model", gen.model, "Model directory or .gguf file")->required();
-  c->add_option("--prompt", gen.prompt, "Prompt text")->required();
+  auto* prompt = c->add_option("--prompt", gen.prompt, "Prompt text");
+  auto* gen_input = c->add_option("--input", gen.input,
+                                  "JSONL of prompts: {\"prompt\": ...} or {\"messages\": [...]}, optional max_tokens, temperature, seed");
+  prompt->excludes(gen_input);
+  c->add_option("--output", gen.output, "text, or json (text, tokens, finish reason and timings per prompt)");
+  c->add_option("--batch", gen.batch, "Most prompts decoded at once (--input)")->check(CLI::Range(1, 4096));
   c->add_flag("--chat", gen.chat, "Wrap the prompt as a user turn with the model's chat template");
   c->add_option("--system", gen.system, "System prompt (with --chat)");
   c->add_option("--adapter", gen.adapter, "PEFT LoRA adapter directory to apply");
@@ -259,24 +353,17 @@ void register_engine_commands(CLI::App& app) {
   c->add_option("--seed", gen.seed, "Sampling seed");
   c->add_option("--stop", gen.stop, "Stop sequence (repeatable)");
   c->add_flag("--stats", gen.show_stats, "Print timing to stderr");
-  add_threads_option(c, &gen_threads);
-  c->callback([] {
-    apply_threads(gen_threads);
-    run_generate(gen);
-  });
+  add_threads_option(c, &gen.threads);
+  c->callback([] { run_generate(gen); });
 
   static LogitsOptions lg;
-  static int lg_threads = 0;
   c = app.add_subcommand("logits", "Write the logits of every position as .npy (for checking ports)");
   c->add_option("--model", lg.model, "Model directory or .gguf file")->required();
   c->add_option("--tokens", lg.tokens, "Comma-separated token ids")->required();
   c->add_option("--out", lg.out, "Output .npy file")->required();
   c->add_option("--adapter", lg.adapter, "PEFT LoRA adapter directory to apply");
-  add_threads_option(c, &lg_threads);
-  c->callback([] {
-    apply_threads(lg_threads);
-    run_logits(lg);
-  });
+  add_threads_option(c, &lg.threads);
+  c->callback([] { run_logits(lg); });
 
   register_bench_command(app);
 }

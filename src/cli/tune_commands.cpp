@@ -61,9 +61,8 @@ void run_tune_sft(SftConfig cfg) {
   if (cfg.output_dir.empty())
     cfg.output_dir = "tuned/" + (cfg.display_name.empty() ? std::string("sft-run") : cfg.display_name);
   sft_config_check(cfg);
-  if (cfg.threads > 0) kernels_set_threads(cfg.threads);
-  matmul_set_precision(cfg.precision == "bf16" ? MatmulPrecision::Bf16 : MatmulPrecision::Exact);
   Model m = model_load(cfg.source_model);
+  m.compute = {cfg.precision == "bf16" ? MatmulPrecision::Bf16 : MatmulPrecision::Exact, cfg.threads};
   if (cfg.precision == "bf16") model_matrices_to_bf16(m);
   ModelText text = model_text_load(cfg.source_model);
   SftData data = sft_data_load(cfg, text, m.config.vocab);

@@ -2,7 +2,6 @@
 // row conversion used by embedding lookups (see matmul.h).
 #include "kernels/matmul.h"
 
-#include <atomic>
 #include <cstring>
 
 #include "kernels/matmul_kernels.h"
@@ -11,7 +10,7 @@
 namespace loam {
 namespace {
 
-std::atomic<MatmulPrecision> g_precision{MatmulPrecision::Exact};
+thread_local MatmulPrecision t_precision = MatmulPrecision::Exact;  // the calling thread's (compute_scope.h)
 
 // The AVX512-BF16 products apply to BF16 weights in Bf16 mode only.
 bool use_bf16(const WeightView& w) {
@@ -20,8 +19,8 @@ bool use_bf16(const WeightView& w) {
 
 }  // namespace
 
-void matmul_set_precision(MatmulPrecision p) { g_precision.store(p); }
-MatmulPrecision matmul_precision() { return g_precision.load(); }
+void matmul_set_precision(MatmulPrecision p) { t_precision = p; }
+MatmulPrecision matmul_precision() { return t_precision; }
 
 void weight_row_to_f32(const WeightView& w, int64_t row, float* out) {
   const int64_t K = w.n_cols;

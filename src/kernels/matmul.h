@@ -34,7 +34,7 @@ struct WeightView {
 //        exact products. Other weight types compute as in Exact.
 enum class MatmulPrecision { Exact, Bf16 };
 
-// Process-wide; default Exact. Set it before starting work, not concurrently.
+// The calling thread's; default Exact. Models set it per call (compute_scope.h).
 void matmul_set_precision(MatmulPrecision p);
 MatmulPrecision matmul_precision();
 

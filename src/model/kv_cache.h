@@ -1,7 +1,9 @@
-// KvCache: the keys and values of one sequence, per layer, after RoPE.
+// KvCache: a store of keys and values, per layer, after RoPE.
 //
-// Shapes: k(l), v(l) are (capacity, kv_dim) row-major; rows [0, size()) are
-// filled. One cache per sequence; not thread-safe (one owner at a time).
+// Shapes: k(l), v(l) are (capacity, kv_dim) row-major. Used for one sequence
+// (rows [0, size()) filled; model_forward) or as a pool in which each
+// sequence owns a contiguous range of rows (BatchDecoder; the rows a
+// ForwardBatch names). Not thread-safe (one owner at a time).
 #pragma once
 
 #include <cstdint>
@@ -22,9 +24,11 @@ class KvCache {
   float* v(int layer) { return v_.data() + static_cast<size_t>(layer) * capacity_ * kv_dim_; }
   void set_size(int64_t n) { size_ = n; }  // REQUIRES: n <= capacity()
   void clear() { size_ = 0; }
+  // Grows to new_capacity rows (no-op if not larger), keeping every row.
+  void grow(int64_t new_capacity);
 
  private:
-  int64_t capacity_, kv_dim_, size_ = 0;
+  int64_t n_layers_, capacity_, kv_dim_, size_ = 0;
   std::vector<float> k_, v_;
 };
 

@@ -62,6 +62,7 @@ LoraAdapter lora_init(const ModelConfig& c, const LoraConfig& lc, uint64_t seed)
       LoraMatrix& m = a.layers[l][t];
       m.in = in;
       m.out = out;
+      m.rank = lc.rank;
       m.a.resize(static_cast<size_t>(lc.rank) * in);
       m.b.assign(static_cast<size_t>(out) * lc.rank, 0.0f);
       // PEFT: kaiming_uniform_(A, a=sqrt(5)) -> U(-1/sqrt(in), 1/sqrt(in)).
@@ -183,6 +184,7 @@ LoraAdapter lora_load(const std::string& dir, const ModelConfig& c) {
       LoraMatrix& m = a.layers[l][t];
       m.in = in;
       m.out = out;
+      m.rank = a.config.rank;
       m.a = read_f32(*ta, wpath + ": tensor " + na, a.config.rank, in);
       m.b = read_f32(*tb, wpath + ": tensor " + nb, out, a.config.rank);
       used.insert({na, nb});

@@ -33,6 +33,7 @@ struct LoraConfig {
 
 struct LoraMatrix {        // one adapted linear layer
   int64_t in = 0, out = 0;
+  int64_t rank = 0;        // r; set with a and b, never recomputed from their sizes
   std::vector<float> a;    // (r, in)
   std::vector<float> b;    // (out, r)
   bool active() const { return !a.empty(); }

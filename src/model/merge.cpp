@@ -28,7 +28,7 @@ void model_merge_lora(const Model& m, const LoraAdapter& a, const std::string& o
       const auto tt = static_cast<LoraTarget>(t);
       const std::string name = c.hf_layout.layer(l) + (t < 4 ? "self_attn." : "mlp.") + lora_target_module(tt) + ".weight";
       const TensorRef& w = ck.get(name);
-      const int64_t out = lm.out, in = lm.in, r = a.config.rank;
+      const int64_t out = lm.out, in = lm.in, r = lm.rank;
       std::vector<uint8_t> bytes(w.n_bytes);
       for (int64_t o = 0; o < out; o++)
         for (int64_t i = 0; i < in; i++) {

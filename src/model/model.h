@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/compute_scope.h"
 #include "model/config.h"
 #include "model/weights.h"
 
@@ -26,6 +27,7 @@ struct Model {
   ModelConfig config;
   ModelWeights weights;
   GenerationDefaults generation;
+  ComputeSettings compute;     // precision and threads of every call on this model
 };
 
 // `path` is a Hugging Face model directory (config.json + safetensors) or a

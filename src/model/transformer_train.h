@@ -1,25 +1,22 @@
-// Training forward and backward of the transformer with LoRA adapters.
+// SFT's view of the model: packed training batches and the cross-entropy
+// step, as thin wrappers over the log-probability interface (logprobs.h):
+// cross-entropy is the weighting wᵢ = −grad_scale of every scored row.
 //
-// The base model is frozen: gradients flow to activations and LoRA A/B
-// only, never to base weights. Batches are padding-free: sequences are
-// concatenated into one row of N tokens; each token carries its position in
-// its own sequence and the row where that sequence starts, so attention and
-// RoPE never leak between packed examples.
-//
-// Shape legend: N tokens in the batch, H hidden, Q = heads*head_dim,
-// KV = kv_heads*head_dim, I intermediate, V vocab, r LoRA rank.
+// Batches are padding-free: sequences are concatenated into one row of N
+// tokens; each token carries its position in its own sequence and the row
+// where that sequence starts, so attention and RoPE never leak between
+// packed examples.
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <vector>
 
+#include "model/logprobs.h"
 #include "model/lora.h"
 #include "model/model.h"
+#include "model/transformer.h"
 
 namespace loam {
-
-constexpr int32_t kIgnoreIndex = -100;  // a target that is not scored (HF convention)
 
 struct TrainBatch {
   std::vector<int32_t> tokens;     // (N) input ids
@@ -30,6 +27,9 @@ struct TrainBatch {
   // Appends one sequence; targets[i] is the label for row i (already shifted).
   void append(const std::vector<int32_t>& ids, const std::vector<int32_t>& row_targets);
 };
+
+// The rows of a TrainBatch for the layer step (own keys), all on `slot`.
+ForwardBatch forward_batch_of(const TrainBatch& b, int32_t slot);
 
 struct TrainStepOptions {
   float dropout = 0.0f;             // LoRA dropout on the adapter input (0 = off)
@@ -43,23 +43,8 @@ struct LossStats {
   int64_t n_correct = 0;   // scored rows whose argmax equals the target
 };
 
-// Buffers a training step keeps for the next one: the saved activations of
-// every layer and the gradients flowing through them (about 1.2 MB per token
-// and layer at SmolLM2-135M's shape). Allocating them afresh each step cost
-// a fifth of the step in page faults and zero-filling on one core. Holds no
-// results: any workspace may be passed to any step, or none.
-class TrainWorkspace {
- public:
-  TrainWorkspace();
-  ~TrainWorkspace();
-  TrainWorkspace(const TrainWorkspace&) = delete;
-  TrainWorkspace& operator=(const TrainWorkspace&) = delete;
-  struct Buffers;
-  Buffers& buffers() { return *buffers_; }
-
- private:
-  std::unique_ptr<Buffers> buffers_;
-};
+// The buffers a step keeps for the next one (see transformer.h).
+using TrainWorkspace = ForwardWorkspace;
 
 // Forward + backward. Accumulates grad_scale · ∂(loss_sum)/∂θ into grads
 // (same layout as the adapter; caller zeroes it per optimizer step). With
@@ -71,10 +56,6 @@ LossStats model_train_step(const Model& m, const LoraAdapter& lora, LoraAdapter&
 // Forward only (no dropout): loss and accuracy over the scored rows.
 LossStats model_eval_loss(const Model& m, const LoraAdapter* lora, const TrainBatch& batch,
                           TrainWorkspace* ws = nullptr);
-
-// Rows of the loss head's chunks: its logits (rows × vocab floats) are the
-// largest buffer of a step after the saved activations.
-int64_t loss_head_chunk_rows(int64_t vocab);
 
 // A zeroed gradient buffer shaped like `lora`.
 LoraAdapter lora_zeros_like(const LoraAdapter& lora);

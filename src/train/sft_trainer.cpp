@@ -207,7 +207,8 @@ SftPlan sft_plan(const Model& m, const SftData& data, const SftConfig& cfg) {
   // train_step_bench measures on 2 Zen 4 cores (SmolLM2-135M shape: 124
   // GFLOP/s exact, 194 bf16; docs/PERFORMANCE.md), scaled by the threads.
   const double flops_per_token = 4.0 * static_cast<double>(model_param_count(m));
-  const double flops_per_s = (cfg.precision == "bf16" ? 160e9 : 100e9) * kernels_threads() / 2.0;
+  const int threads = m.compute.threads > 0 ? m.compute.threads : kernels_threads();
+  const double flops_per_s = (cfg.precision == "bf16" ? 160e9 : 100e9) * threads / 2.0;
   const double tokens = static_cast<double>(p.train_tokens) * p.epochs *
                         (static_cast<double>(p.total_steps) / std::max<int64_t>(1, p.steps_per_epoch * p.epochs));
   p.estimated_seconds = tokens * flops_per_token / flops_per_s;

@@ -1,0 +1,219 @@
+#include "model/decoder.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/error.h"
+
+namespace loam {
+
+const char* finish_reason_name(FinishReason r) {
+  switch (r) {
+    case FinishReason::Eos: return "eos";
+    case FinishReason::Stop: return "stop";
+    case FinishReason::Length: return "length";
+  }
+  return "?";
+}
+
+size_t utf8_complete_prefix(std::string_view s) {
+  size_t n = s.size();
+  // Walk back over at most 3 continuation bytes to the last lead byte.
+  size_t i = n;
+  int back = 0;
+  while (i > 0 && back < 4 && (static_cast<unsigned char>(s[i - 1]) & 0xC0) == 0x80) {
+    i--;
+    back++;
+  }
+  if (i == 0) return back == 0 ? 0 : n;  // only continuation bytes: malformed, pass through
+  unsigned char lead = static_cast<unsigned char>(s[i - 1]);
+  int need = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 1;
+  return (back + 1 >= need) ? n : i - 1;
+}
+
+namespace {
+
+// How many trailing bytes of `text` could begin one of the stop sequences.
+size_t stop_holdback(std::string_view text, const std::vector<std::string>& stops) {
+  size_t hold = 0;
+  for (const std::string& s : stops)
+    for (size_t k = std::min(s.size() - 1, text.size()); k > hold; k--)
+      if (text.substr(text.size() - k) == std::string_view(s).substr(0, k)) {
+        hold = k;
+        break;
+      }
+  return hold;
+}
+
+}  // namespace
+
+struct BatchDecoder::Seq {
+  GenerateRequest req;
+  TextSink on_text;
+  Sampler sampler;
+  std::vector<int32_t> history;  // prompt and generated tokens
+  std::vector<int32_t> pending;  // tokens to feed in the next step
+  int64_t kv_base = 0;           // first row of its KV range
+  int64_t n_cached = 0;          // rows of its range filled
+  bool prefilled = false, done = false;
+  std::string decoded;           // decode(result.tokens)
+  size_t emitted = 0;            // bytes of `decoded` passed to on_text
+  GenerateResult result;
+  Seq(const GenerateRequest& r, TextSink sink) : req(r), on_text(std::move(sink)), sampler(r.sampling) {}
+};
+
+BatchDecoder::BatchDecoder(const Model& m, const Tokenizer& tok) : m_(m), tok_(tok), pool_(m.config, 0) {}
+BatchDecoder::~BatchDecoder() = default;
+
+int64_t BatchDecoder::kv_alloc(int64_t rows) {
+  int64_t at = 0;
+  for (const auto& [begin, n] : kv_used_) {  // first fit
+    if (begin - at >= rows) break;
+    at = begin + n;
+  }
+  if (at + rows > pool_.capacity()) pool_.grow(std::max(at + rows, 2 * pool_.capacity()));
+  kv_used_[at] = rows;
+  return at;
+}
+
+void BatchDecoder::kv_free(int64_t begin) { kv_used_.erase(begin); }
+
+int64_t BatchDecoder::add(const GenerateRequest& req, TextSink on_text) {
+  if (req.prompt.empty()) throw Error("prompt", "empty prompt", "give at least one token");
+  const int64_t V = m_.config.vocab;
+  for (int32_t id : req.prompt)
+    if (id < 0 || id >= V) throw Error("prompt", "token id " + std::to_string(id) + " outside the vocabulary");
+  auto s = std::make_unique<Seq>(req, std::move(on_text));
+  s->history = req.prompt;
+  s->pending = req.prompt;
+  s->result.n_prompt = static_cast<int64_t>(req.prompt.size());
+  s->kv_base = kv_alloc(s->result.n_prompt + std::max(0, req.max_tokens));
+  const int64_t id = next_id_++;
+  seqs_[id] = std::move(s);
+  return id;
+}
+
+void BatchDecoder::remove(int64_t id) {
+  auto it = seqs_.find(id);
+  if (it == seqs_.end()) return;
+  if (!it->second->done) kv_free(it->second->kv_base);
+  seqs_.erase(it);
+}
+
+int64_t BatchDecoder::n_running() const {
+  int64_t n = 0;
+  for (const auto& [id, s] : seqs_) n += !s->done;
+  return n;
+}
+
+bool BatchDecoder::finished(int64_t id) const {
+  auto it = seqs_.find(id);
+  return it != seqs_.end() && it->second->done;
+}
+
+GenerateResult BatchDecoder::take(int64_t id) {
+  auto it = seqs_.find(id);
+  if (it == seqs_.end() || !it->second->done) throw Error("decoder", "sequence " + std::to_string(id) + " is not finished");
+  GenerateResult r = std::move(it->second->result);
+  seqs_.erase(it);
+  return r;
+}
+
+// Samples s's next token from its logits row; returns true when s is done.
+bool BatchDecoder::advance(Seq& s, const float* logits_row) {
+  GenerateResult& res = s.result;
+  const GenerateRequest& req = s.req;
+  if (static_cast<int>(res.tokens.size()) >= req.max_tokens) return true;  // max_tokens == 0
+  thread_local std::vector<float> row;
+  row.assign(logits_row, logits_row + m_.config.vocab);
+  const int32_t next = s.sampler.sample(row.data(), m_.config.vocab, s.history);
+  if (std::find(req.eos_ids.begin(), req.eos_ids.end(), next) != req.eos_ids.end()) {
+    res.finish = FinishReason::Eos;
+    return true;
+  }
+  res.tokens.push_back(next);
+  s.history.push_back(next);
+  s.decoded = tok_.decode(res.tokens, /*skip_special_tokens=*/false);
+  bool stopped = false;
+  for (const std::string& stop : req.stop) {
+    size_t at = s.decoded.find(stop, s.emitted > stop.size() ? s.emitted - stop.size() : 0);
+    if (!stop.empty() && at != std::string::npos) {
+      s.decoded.resize(at);
+      stopped = true;
+    }
+  }
+  const size_t ready = stopped ? s.decoded.size()
+                               : std::min(utf8_complete_prefix(s.decoded), s.decoded.size() - stop_holdback(s.decoded, req.stop));
+  if (ready > s.emitted) {
+    if (s.on_text) s.on_text(std::string_view(s.decoded).substr(s.emitted, ready - s.emitted));
+    s.emitted = ready;
+  }
+  if (stopped) {
+    res.finish = FinishReason::Stop;
+    return true;
+  }
+  if (static_cast<int>(res.tokens.size()) >= req.max_tokens) return true;
+  s.pending.assign(1, next);
+  return false;
+}
+
+std::vector<int64_t> BatchDecoder::step() {
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  // The running sequences, grouped by adapter so each adapter is one run of rows.
+  std::vector<std::pair<int64_t, Seq*>> live;
+  for (auto& [id, s] : seqs_)
+    if (!s->done) live.push_back({id, s.get()});
+  std::stable_sort(live.begin(), live.end(), [](const auto& a, const auto& b) {
+    return std::less<const LoraAdapter*>()(a.second->req.lora, b.second->req.lora);
+  });
+  if (live.empty()) return {};
+  AdapterList adapters;
+  batch_.clear();
+  std::vector<int64_t> logit_rows;
+  for (auto& [id, s] : live) {
+    int32_t slot = kNoAdapter;
+    if (s->req.lora) {
+      if (adapters.empty() || adapters.back() != s->req.lora) adapters.push_back(s->req.lora);
+      slot = static_cast<int32_t>(adapters.size() - 1);
+    }
+    batch_.add_sequence(s->pending.data(), static_cast<int64_t>(s->pending.size()), static_cast<int32_t>(s->n_cached),
+                        static_cast<int32_t>(s->kv_base), slot);
+    logit_rows.push_back(batch_.size() - 1);
+  }
+  model_forward_hidden(m_, adapters, batch_, &pool_, ForwardOptions{}, ws_);
+  const int64_t V = m_.config.vocab;
+  logits_.resize(static_cast<size_t>(logit_rows.size() * V));
+  model_logits(m_, ws_, logit_rows.data(), static_cast<int64_t>(logit_rows.size()), logits_.data());
+  const auto t_fwd = clock::now();
+  std::vector<int64_t> finished;
+  std::vector<bool> was_prefill(live.size());
+  for (size_t i = 0; i < live.size(); i++) {
+    Seq& s = *live[i].second;
+    s.n_cached += static_cast<int64_t>(s.pending.size());
+    was_prefill[i] = !s.prefilled;
+    s.prefilled = true;
+    s.done = advance(s, logits_.data() + i * V);
+    if (s.done) {
+      if (s.result.finish != FinishReason::Stop && s.emitted < s.decoded.size() && s.on_text)
+        s.on_text(std::string_view(s.decoded).substr(s.emitted));
+      s.result.text = s.decoded;
+      kv_free(s.kv_base);
+      finished.push_back(live[i].first);
+    }
+  }
+  // A prefill's time is the batch's forward; sampling and every later step count as decode.
+  const auto t_end = clock::now();
+  for (size_t i = 0; i < live.size(); i++) {
+    GenerateResult& r = live[i].second->result;
+    if (was_prefill[i]) {
+      r.prefill_seconds = std::chrono::duration<double>(t_fwd - t0).count();
+      r.decode_seconds += std::chrono::duration<double>(t_end - t_fwd).count();
+    } else {
+      r.decode_seconds += std::chrono::duration<double>(t_end - t0).count();
+    }
+  }
+  return finished;
+}
+
+}  // namespace loam

@@ -1,0 +1,95 @@
+// BatchDecoder: batched generation over one model. It holds several
+// sequences, each with its own prompt, sampling settings, adapter, stop
+// sequences, eos ids and max tokens, and its own range of one KV pool.
+// Sequences are added and removed between steps; each step runs the prompts
+// of newly added sequences and the next token of every running one as ONE
+// batch through the layer step (transformer.h), rows grouped by adapter.
+//
+// Streaming never splits a UTF-8 character and holds back text that could be
+// the start of a stop sequence; on a stop sequence the text before it is
+// emitted and the sequence ends. A sequence also ends at any eos id (not
+// emitted) or after max_tokens.
+//
+// One thread owns a decoder; the Model, Tokenizer and adapters must outlive it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/kv_cache.h"
+#include "model/lora.h"
+#include "model/model.h"
+#include "model/sampler.h"
+#include "model/transformer.h"
+#include "tokenizer/tokenizer.h"
+
+namespace loam {
+
+struct GenerateRequest {
+  std::vector<int32_t> prompt;       // token ids, special tokens included
+  int max_tokens = 256;
+  SamplingParams sampling;
+  std::vector<std::string> stop;     // stop sequences (text)
+  std::vector<int> eos_ids;          // stop tokens
+  const LoraAdapter* lora = nullptr; // null: the bare base
+};
+
+enum class FinishReason { Eos, Stop, Length };
+const char* finish_reason_name(FinishReason r);  // "eos", "stop", "length"
+
+struct GenerateResult {
+  std::vector<int32_t> tokens;  // generated ids (eos excluded)
+  std::string text;             // generated text (up to a stop sequence)
+  FinishReason finish = FinishReason::Length;
+  int64_t n_prompt = 0;
+  double prefill_seconds = 0, decode_seconds = 0;  // wall time of the steps it took part in
+};
+
+using TextSink = std::function<void(std::string_view)>;
+
+class BatchDecoder {
+ public:
+  BatchDecoder(const Model& m, const Tokenizer& tok);
+  ~BatchDecoder();
+
+  // Adds a sequence (prefilled by the next step) and returns its id. on_text
+  // (may be empty) receives its newly final text. Throws Error on an empty
+  // prompt or a token id outside the vocabulary.
+  int64_t add(const GenerateRequest& req, TextSink on_text = {});
+  // Drops a sequence, running or finished, and frees its KV rows.
+  void remove(int64_t id);
+  // One batched step. Returns the ids of the sequences that finished in it.
+  std::vector<int64_t> step();
+  // Sequences still generating.
+  int64_t n_running() const;
+  bool finished(int64_t id) const;
+  // The result of a finished sequence; removes it. REQUIRES finished(id).
+  GenerateResult take(int64_t id);
+
+ private:
+  struct Seq;
+  int64_t kv_alloc(int64_t rows);
+  void kv_free(int64_t begin);
+  bool advance(Seq& s, const float* logits);
+
+  const Model& m_;
+  const Tokenizer& tok_;
+  KvCache pool_;
+  std::map<int64_t, int64_t> kv_used_;  // begin row -> rows, of live sequences
+  std::map<int64_t, std::unique_ptr<Seq>> seqs_;
+  int64_t next_id_ = 0;
+  ForwardWorkspace ws_;
+  ForwardBatch batch_;
+  std::vector<float> logits_;
+};
+
+// Length of the longest prefix of s that ends on a UTF-8 character boundary
+// (an incomplete trailing sequence is excluded).
+size_t utf8_complete_prefix(std::string_view s);
+
+}  // namespace loam
