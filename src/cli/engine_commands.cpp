@@ -148,7 +148,7 @@ struct GenerateOptions {
 // The request of one prompt with the command's settings; messages (a chat)
 // when non-null, else text.
 GenerateRequest generate_request(const GenerateOptions& o, const Model& m, const ModelText& t, const std::string& text,
-                                 const json* messages, const std::string& where) {
+                                 const json* messages) {
   GenerateRequest req;
   if (messages) {
     req.prompt = model_text_encode_rendered(t, model_text_render(t, *messages, true));
@@ -167,7 +167,6 @@ GenerateRequest generate_request(const GenerateOptions& o, const Model& m, const
   req.eos_ids = m.generation.eos_ids;
   for (int32_t id : t.eos_ids)
     if (std::find(req.eos_ids.begin(), req.eos_ids.end(), id) == req.eos_ids.end()) req.eos_ids.push_back(id);
-  (void)where;
   return req;
 }
 
@@ -196,7 +195,7 @@ std::vector<GenerateRequest> read_generate_input(const GenerateOptions& o, const
     GenerateRequest req;
     try {
       req = generate_request(o, m, t, has_prompt ? j["prompt"].get<std::string>() : std::string(),
-                             has_messages ? &j["messages"] : nullptr, where);
+                             has_messages ? &j["messages"] : nullptr);
     } catch (const Error& e) {
       throw Error(where, e.what());
     }
@@ -253,7 +252,7 @@ void run_generate(const GenerateOptions& o) {
     }
     return;
   }
-  GenerateRequest req = generate_request(o, m, t, o.prompt, nullptr, "--prompt");
+  GenerateRequest req = generate_request(o, m, t, o.prompt, nullptr);
   check_context(req, m, "--max-tokens");
   req.lora = lora.get();
   GenerateResult r = generate(m, t.tokenizer, req, [json_out](std::string_view piece) {

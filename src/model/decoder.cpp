@@ -119,14 +119,12 @@ GenerateResult BatchDecoder::take(int64_t id) {
   return r;
 }
 
-// Samples s's next token from its logits row; returns true when s is done.
-bool BatchDecoder::advance(Seq& s, const float* logits_row) {
+// Samples s's next token from its logits row (modified); returns true when s is done.
+bool BatchDecoder::advance(Seq& s, float* logits_row) {
   GenerateResult& res = s.result;
   const GenerateRequest& req = s.req;
   if (static_cast<int>(res.tokens.size()) >= req.max_tokens) return true;  // max_tokens == 0
-  thread_local std::vector<float> row;
-  row.assign(logits_row, logits_row + m_.config.vocab);
-  const int32_t next = s.sampler.sample(row.data(), m_.config.vocab, s.history);
+  const int32_t next = s.sampler.sample(logits_row, m_.config.vocab, s.history);
   if (std::find(req.eos_ids.begin(), req.eos_ids.end(), next) != req.eos_ids.end()) {
     res.finish = FinishReason::Eos;
     return true;

@@ -75,7 +75,7 @@ class BatchDecoder {
   struct Seq;
   int64_t kv_alloc(int64_t rows);
   void kv_free(int64_t begin);
-  bool advance(Seq& s, const float* logits);
+  bool advance(Seq& s, float* logits_row);
 
   const Model& m_;
   const Tokenizer& tok_;
