@@ -16,7 +16,7 @@
 #include "data/split.h"
 #include "data/stats.h"
 #include "data/validate.h"
-#include "model/model_text.h"
+#include "tokenizer/model_text.h"
 
 namespace loam::cli {
 namespace {

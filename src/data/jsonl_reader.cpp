@@ -173,4 +173,22 @@ void JsonlReader::finish_line(JsonlLine& line, std::string_view text, bool too_l
   line.text = text;
 }
 
+void for_each_jsonl(const std::string& path,
+                    const std::function<void(const nlohmann::json&, const std::string&)>& fn) {
+  auto reader = JsonlReader::open(path);
+  JsonlLine line;
+  while (reader->next(line)) {
+    const std::string where = path + ":" + std::to_string(line.number);
+    if (!line.problem.empty()) throw Error(ErrorKind::DataError, where, line.problem);
+    if (line.text.find_first_not_of(" \t") == std::string_view::npos) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line.text);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw Error(ErrorKind::DataError, where, std::string("invalid JSON: ") + e.what());
+    }
+    fn(j, where);
+  }
+}
+
 }  // namespace loam

@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
-#include "data/uri.h"
+#include "core/uri.h"
 
 namespace loam {
 namespace {

@@ -6,8 +6,8 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/uri.h"
 #include "data/format_parse.h"
-#include "data/uri.h"
 
 namespace loam {
 

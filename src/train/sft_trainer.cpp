@@ -13,8 +13,8 @@
 #include "core/system.h"
 #include "kernels/threading.h"
 #include "model/lora.h"
+#include "model/lora_gguf.h"
 #include "model/transformer_train.h"
-#include "train/adapter_gguf.h"
 #include "train/checkpoint.h"
 #include "train/optimizer.h"
 

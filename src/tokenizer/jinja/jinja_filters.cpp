@@ -1,13 +1,13 @@
 // Filters and tests of the chat-template interpreter; see jinja_filters.h.
-#include "tokenizer/jinja_filters.h"
+#include "tokenizer/jinja/jinja_filters.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <unordered_map>
 
-#include "tokenizer/jinja_eval.h"
-#include "tokenizer/jinja_string.h"
+#include "tokenizer/jinja/jinja_eval.h"
+#include "tokenizer/jinja/jinja_string.h"
 
 namespace loam::jinja {
 namespace {

@@ -1,4 +1,4 @@
-#include "model/model_text.h"
+#include "tokenizer/model_text.h"
 
 #include <algorithm>
 #include <filesystem>
