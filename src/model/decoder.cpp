@@ -113,7 +113,7 @@ bool BatchDecoder::finished(int64_t id) const {
 
 GenerateResult BatchDecoder::take(int64_t id) {
   auto it = seqs_.find(id);
-  if (it == seqs_.end() || !it->second->done) throw Error("decoder", "sequence " + std::to_string(id) + " is not finished");
+  if (it == seqs_.end() || !it->second->done) throw Error(ErrorKind::FailedPrecondition, "decoder", "sequence " + std::to_string(id) + " is not finished");
   GenerateResult r = std::move(it->second->result);
   seqs_.erase(it);
   return r;

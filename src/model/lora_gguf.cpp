@@ -43,7 +43,7 @@ void adapter_gguf_write(const std::string& path, const LoraAdapter& a, const Mod
       const LoraMatrix& m = a.layers[l][t];
       if (!m.active()) continue;
       const std::string base = "blk." + std::to_string(l) + "." + kNames[t] + ".weight";
-      const int64_t r = a.config.rank;
+      const int64_t r = m.rank;
       w.add_tensor(base + ".lora_a", DType::F32, {r, m.in}, m.a.data());
       std::vector<float> b = m.b;
       if (permute_qk && (t == 0 || t == 1))
