@@ -16,6 +16,7 @@ Misbehaviour on request, to exercise the client's error paths:
                      Content-Length) and half the bytes, then closes the connection
   --wrong-sha FILE   the listing gives FILE a wrong sha256
   --missing FILE     FILE is listed but its download answers 404
+  --ignore-range F   answers a Range request for F with the whole file (200)
   --token TOKEN      every request needs "Authorization: Bearer TOKEN" (401 otherwise)
 
 Binds 127.0.0.1 on a port the OS picks and writes it to --port-file; logs one
@@ -41,6 +42,7 @@ def main():
     ap.add_argument("--drop", action="append", default=[])
     ap.add_argument("--wrong-sha", action="append", default=[])
     ap.add_argument("--missing", action="append", default=[])
+    ap.add_argument("--ignore-range", action="append", default=[])
     ap.add_argument("--token", default="")
     args = ap.parse_args()
     lock = threading.Lock()
@@ -128,7 +130,7 @@ def main():
                 return self.error(404, "Entry not found")
             data = open(path, "rb").read()
             rng = self.headers.get("Range")
-            if rng:
+            if rng and rel not in args.ignore_range:
                 start = int(rng.split("=")[1].split("-")[0])
                 if start >= len(data):
                     return self.reply(416, b"", headers=[("Content-Range", "bytes */%d" % len(data))])
@@ -149,8 +151,13 @@ def main():
                 return
             self.reply(200, data, "application/octet-stream")
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    class Server(http.server.ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request, client_address):
+            pass  # a client that cancels mid-transfer resets the connection: expected
+
+    server = Server(("127.0.0.1", 0), Handler)
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write(str(server.server_address[1]))

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -220,6 +221,44 @@ TEST(HfPull, ResumesAPartialFileFromAnEarlierRun) {
   EXPECT_TRUE(read_all(c.target / shard) == c.source(shard));
   EXPECT_NE(server.log().find(shard + " range=bytes=100000-"), std::string::npos) << server.log();
   EXPECT_FALSE(fs::exists(c.target / (shard + ".part")));
+}
+
+TEST(HfPull, StartsOverWhenTheServerIgnoresTheRange) {
+  PullCase c;
+  const std::string shard = "model-00002-of-00002.safetensors";
+  write_all(c.target / (shard + ".part"), c.source(shard).substr(0, 100000));
+  HubServer server(c.root, c.tmp.path, {"--ignore-range", shard});
+  ASSERT_FALSE(server.endpoint().empty());
+  hf_pull(c.request(server), nullptr);
+  EXPECT_NE(server.log().find(shard + " range=bytes=100000-"), std::string::npos) << server.log();
+  EXPECT_TRUE(read_all(c.target / shard) == c.source(shard));  // not the prefix twice
+}
+
+TEST(HfPull, CancelKeepsThePartialFile) {
+  PullCase c;
+  HubServer server(c.root, c.tmp.path);
+  ASSERT_FALSE(server.endpoint().empty());
+  std::atomic<bool> stop{false};
+  HfPullRequest req = c.request(server);
+  req.cancel = &stop;
+  const std::string shard = "model-00001-of-00002.safetensors";
+  const HfPullError e = catch_pull([&] {
+    hf_pull(req, [&](const HfPullProgress& p) {
+      if (p.file == shard && p.file_done > 0) stop = true;
+    });
+  });
+  EXPECT_EQ(e.kind(), HfPullErrorKind::Cancelled);
+  EXPECT_EQ(e.where(), shard);
+  ASSERT_TRUE(fs::exists(c.target / (shard + ".part")));
+  const auto kept = fs::file_size(c.target / (shard + ".part"));
+  EXPECT_GT(kept, 0u);
+  EXPECT_LT(kept, 3u << 20);
+  EXPECT_FALSE(fs::exists(c.target / shard));
+  // Pulling again resumes from what was kept.
+  req.cancel = nullptr;
+  hf_pull(req, nullptr);
+  EXPECT_TRUE(read_all(c.target / shard) == c.source(shard));
+  EXPECT_NE(server.log().find(shard + " range=bytes=" + std::to_string(kept) + "-"), std::string::npos) << server.log();
 }
 
 TEST(HfPull, RefusesAWrongChecksum) {
