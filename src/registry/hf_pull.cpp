@@ -428,6 +428,18 @@ std::vector<std::string> index_shards(const std::string& path) {
 
 }  // namespace
 
+ErrorKind hf_pull_error_kind(HfPullErrorKind k) {
+  switch (k) {
+    case HfPullErrorKind::NotFound: return ErrorKind::NotFound;
+    case HfPullErrorKind::Unauthorized: return ErrorKind::PermissionDenied;
+    case HfPullErrorKind::Checksum: return ErrorKind::DataError;
+    case HfPullErrorKind::Network: return ErrorKind::Unavailable;
+    case HfPullErrorKind::Cancelled: return ErrorKind::Cancelled;
+    case HfPullErrorKind::Io: return ErrorKind::Internal;
+  }
+  return ErrorKind::Internal;
+}
+
 std::string hf_endpoint(const HfPullRequest& req) {
   std::string e = !req.endpoint.empty() ? req.endpoint : env_or("HF_ENDPOINT", "https://huggingface.co");
   while (!e.empty() && e.back() == '/') e.pop_back();

@@ -24,8 +24,8 @@
 // none). Revisions are pinned: files come from the commit the listing
 // resolved, so a branch moving mid-pull cannot mix two commits.
 //
-// Errors: HfPullError (an Error) with a kind for the caller to map to an
-// exit code or HTTP status; its message names the repository or file:
+// Errors: HfPullError (an Error; pull_kind() is the precise cause, kind() the
+// core ErrorKind it maps to); its message names the repository or file:
 //   NotFound      404: "repository X at revision R not found on E" / "file F ..."
 //   Unauthorized  401/403, with a hint to set HF_TOKEN or accept the terms
 //   Checksum      size or hash mismatch, naming the file and both values;
@@ -87,14 +87,20 @@ struct HfPullResult {
 
 enum class HfPullErrorKind { NotFound, Unauthorized, Checksum, Network, Cancelled, Io };
 
+// The core ErrorKind (Error::kind()) each pull failure carries, for
+// boundaries that map any Error: NotFound → NotFound, Unauthorized →
+// PermissionDenied, Checksum → DataError, Network → Unavailable, Cancelled →
+// Cancelled, Io → Internal.
+ErrorKind hf_pull_error_kind(HfPullErrorKind k);
+
 class HfPullError : public Error {
  public:
   HfPullError(HfPullErrorKind kind, std::string where, std::string message, std::string hint = "")
-      : Error(std::move(where), std::move(message), std::move(hint)), kind_(kind) {}
-  HfPullErrorKind kind() const { return kind_; }
+      : Error(hf_pull_error_kind(kind), std::move(where), std::move(message), std::move(hint)), pull_kind_(kind) {}
+  HfPullErrorKind pull_kind() const { return pull_kind_; }
 
  private:
-  HfPullErrorKind kind_;
+  HfPullErrorKind pull_kind_;
 };
 
 // Downloads the repository's files into req.target_dir (see the top of this

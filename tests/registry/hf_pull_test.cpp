@@ -247,7 +247,7 @@ TEST(HfPull, CancelKeepsThePartialFile) {
       if (p.file == shard && p.file_done > 0) stop = true;
     });
   });
-  EXPECT_EQ(e.kind(), HfPullErrorKind::Cancelled);
+  EXPECT_EQ(e.pull_kind(), HfPullErrorKind::Cancelled);
   EXPECT_EQ(e.where(), shard);
   ASSERT_TRUE(fs::exists(c.target / (shard + ".part")));
   const auto kept = fs::file_size(c.target / (shard + ".part"));
@@ -267,7 +267,8 @@ TEST(HfPull, RefusesAWrongChecksum) {
   HubServer server(c.root, c.tmp.path, {"--wrong-sha", shard});
   ASSERT_FALSE(server.endpoint().empty());
   const HfPullError e = catch_pull([&] { hf_pull(c.request(server), nullptr); });
-  EXPECT_EQ(e.kind(), HfPullErrorKind::Checksum);
+  EXPECT_EQ(e.pull_kind(), HfPullErrorKind::Checksum);
+  EXPECT_EQ(e.kind(), ErrorKind::DataError);
   EXPECT_EQ(e.where(), shard);
   EXPECT_NE(std::string(e.what()).find("sha256 is "), std::string::npos) << e.what();
   EXPECT_FALSE(fs::exists(c.target / shard));
@@ -282,15 +283,16 @@ TEST(HfPull, NotFoundNamesTheRepositoryOrTheFile) {
   HfPullRequest req = c.request(server);
   req.repo_id = "acme/absent";
   HfPullError e = catch_pull([&] { hf_pull(req, nullptr); });
-  EXPECT_EQ(e.kind(), HfPullErrorKind::NotFound);
+  EXPECT_EQ(e.pull_kind(), HfPullErrorKind::NotFound);
+  EXPECT_EQ(e.kind(), ErrorKind::NotFound);
   EXPECT_NE(std::string(e.what()).find("repository acme/absent at revision main not found on " + server.endpoint()),
             std::string::npos)
       << e.what();
   e = catch_pull([&] { hf_pull(c.request(server), nullptr); });
-  EXPECT_EQ(e.kind(), HfPullErrorKind::NotFound);
+  EXPECT_EQ(e.pull_kind(), HfPullErrorKind::NotFound);
   EXPECT_NE(std::string(e.what()).find("file tokenizer.json not found"), std::string::npos) << e.what();
   req.repo_id = "no-owner";
-  EXPECT_EQ(catch_pull([&] { hf_pull(req, nullptr); }).kind(), HfPullErrorKind::NotFound);
+  EXPECT_EQ(catch_pull([&] { hf_pull(req, nullptr); }).pull_kind(), HfPullErrorKind::NotFound);
 }
 
 TEST(HfPull, TokenAndEndpointFromTheEnvironment) {
@@ -301,13 +303,13 @@ TEST(HfPull, TokenAndEndpointFromTheEnvironment) {
   unsetenv("HF_TOKEN");
   unsetenv("HUGGING_FACE_HUB_TOKEN");
   HfPullError e = catch_pull([&] { hf_pull(req, nullptr); });
-  EXPECT_EQ(e.kind(), HfPullErrorKind::Unauthorized);
+  EXPECT_EQ(e.pull_kind(), HfPullErrorKind::Unauthorized);
   EXPECT_NE(std::string(e.what()).find("set HF_TOKEN"), std::string::npos) << e.what();
   EXPECT_NE(server.log().find("auth=no"), std::string::npos);
 
   req.token = "wrong";
   e = catch_pull([&] { hf_pull(req, nullptr); });
-  EXPECT_EQ(e.kind(), HfPullErrorKind::Unauthorized);
+  EXPECT_EQ(e.pull_kind(), HfPullErrorKind::Unauthorized);
   EXPECT_NE(std::string(e.what()).find("not accepted"), std::string::npos) << e.what();
 
   // Both from the environment: HF_ENDPOINT (with a trailing slash) and HF_TOKEN.
@@ -331,7 +333,7 @@ TEST(HfPull, NetworkErrorWhenNothingListens) {
   req.endpoint = "http://127.0.0.1:1";  // nothing listens on port 1
   req.max_retries = 1;
   const HfPullError e = catch_pull([&] { hf_pull(req, nullptr); });
-  EXPECT_EQ(e.kind(), HfPullErrorKind::Network);
+  EXPECT_EQ(e.pull_kind(), HfPullErrorKind::Network);
   EXPECT_NE(std::string(e.what()).find("HF_ENDPOINT"), std::string::npos) << e.what();
 }
 
