@@ -145,4 +145,20 @@ int64_t model_weight_bytes(const Model& m) {
   return n;
 }
 
+int64_t model_param_count(const ModelConfig& c) {
+  const int64_t H = c.hidden, I = c.intermediate;
+  int64_t per_layer = H * c.q_dim() + 2 * H * c.kv_dim() + c.q_dim() * H + 3 * H * I;
+  per_layer += (c.sandwich_norms ? 4 : 2) * H + (c.qk_norm ? 2 * c.head_dim : 0);
+  if (c.qkv_bias) per_layer += c.q_dim() + 2 * c.kv_dim();
+  const int64_t embed = static_cast<int64_t>(c.vocab) * H;
+  return per_layer * c.n_layers + embed * (c.tie_embeddings ? 1 : 2) + H;
+}
+
+int64_t model_weight_bytes(const ModelConfig& c, DType dtype) {
+  const int64_t H = c.hidden, I = c.intermediate;
+  const int64_t per_layer = 2 * H * c.q_dim() + 2 * H * c.kv_dim() + 3 * H * I;
+  const int64_t elements = per_layer * c.n_layers + static_cast<int64_t>(c.vocab) * H * (c.tie_embeddings ? 1 : 2);
+  return static_cast<int64_t>(dtype_bytes(dtype, static_cast<size_t>(elements)));
+}
+
 }  // namespace loam

@@ -44,4 +44,11 @@ int64_t model_param_count(const Model& m);
 // Bytes the weights take as stored (what decode streams per token).
 int64_t model_weight_bytes(const Model& m);
 
+// The same two figures from a config alone, before any checkpoint is on disk
+// (the model-garden catalog, a job's memory check): every matrix stored as
+// `dtype`, the LM head counted once when c.tie_embeddings. They equal the
+// loaded model's figures for a checkpoint of that config and dtype.
+int64_t model_param_count(const ModelConfig& c);
+int64_t model_weight_bytes(const ModelConfig& c, DType dtype);
+
 }  // namespace loam

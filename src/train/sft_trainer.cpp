@@ -169,6 +169,21 @@ void checkpoints_prune(const std::string& dir, int keep) {
 
 }  // namespace
 
+int64_t sft_peak_memory_bytes(const ModelConfig& c, int64_t weight_bytes, int64_t max_batch_tokens,
+                              const SftConfig& cfg) {
+  // Memory: mapped weights + saved activations of the largest micro-batch +
+  // LoRA params/grads/Adam moments + the chunked LM head + a fixed overhead.
+  const int64_t H = c.hidden, I = c.intermediate, Q = c.q_dim(), KV = c.kv_dim();
+  const LoraConfig lc = sft_lora_config(cfg);
+  const int64_t per_layer_token = 4 * (9 * H + 3 * I + 3 * Q + 3 * KV + 2 * c.n_heads + 14 * lc.rank);
+  const int64_t act = cfg.gradient_checkpointing
+                          ? 4 * H * c.n_layers * max_batch_tokens + per_layer_token * max_batch_tokens
+                          : per_layer_token * c.n_layers * max_batch_tokens;
+  const int64_t head_rows = std::min(loss_head_chunk_rows(c.vocab), max_batch_tokens);
+  const int64_t work = 4 * max_batch_tokens * (4 * H + 2 * I) + 4 * head_rows * (static_cast<int64_t>(c.vocab) + 2 * H);
+  return weight_bytes + act + work + 4 * 4 * lora_param_count(c, lc) + (200 << 20);
+}
+
 SftPlan sft_plan(const Model& m, const SftData& data, const SftConfig& cfg) {
   const ModelConfig& c = m.config;
   SftPlan p;
@@ -191,17 +206,7 @@ SftPlan sft_plan(const Model& m, const SftData& data, const SftConfig& cfg) {
   if (cfg.max_steps > 0) p.total_steps = std::min(p.total_steps, cfg.max_steps);
   p.warmup_steps = static_cast<int64_t>(std::ceil(cfg.warmup_ratio * static_cast<double>(p.total_steps)));
   p.learning_rate = sft_learning_rate(cfg);
-  // Memory: mapped weights + saved activations of the largest micro-batch +
-  // LoRA params/grads/Adam moments + the chunked LM head + a fixed overhead.
-  const int64_t H = c.hidden, I = c.intermediate, Q = c.q_dim(), KV = c.kv_dim();
-  const LoraConfig lc = sft_lora_config(cfg);
-  const int64_t per_layer_token = 4 * (9 * H + 3 * I + 3 * Q + 3 * KV + 2 * c.n_heads + 14 * lc.rank);
-  const int64_t act = cfg.gradient_checkpointing
-                          ? 4 * H * c.n_layers * p.max_batch_tokens + per_layer_token * p.max_batch_tokens
-                          : per_layer_token * c.n_layers * p.max_batch_tokens;
-  const int64_t head_rows = std::min(loss_head_chunk_rows(c.vocab), p.max_batch_tokens);
-  const int64_t work = 4 * p.max_batch_tokens * (4 * H + 2 * I) + 4 * head_rows * (static_cast<int64_t>(c.vocab) + 2 * H);
-  p.peak_memory_bytes = model_weight_bytes(m) + act + work + 4 * 4 * lora_param_count(c, lc) + (200 << 20);
+  p.peak_memory_bytes = sft_peak_memory_bytes(c, model_weight_bytes(m), p.max_batch_tokens, cfg);
   // Time: about 4 FLOPs per matmul parameter per token (forward and backward
   // to activations; no base-weight gradients) at a rate a little under what
   // train_step_bench measures on 2 Zen 4 cores (SmolLM2-135M shape: 124

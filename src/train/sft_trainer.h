@@ -71,6 +71,14 @@ struct SftPlan {
 
 SftPlan sft_plan(const Model& m, const SftData& data, const SftConfig& cfg);
 
+// The peak-memory estimate sft_plan reports, from a config alone: weights of
+// `weight_bytes` (model_weight_bytes), saved activations of a micro-batch of
+// max_batch_tokens tokens, the chunked LM head, LoRA parameters, gradients
+// and Adam moments, and a fixed 200 MiB. The catalog and job fit checks use
+// it before a checkpoint is loaded.
+int64_t sft_peak_memory_bytes(const ModelConfig& c, int64_t weight_bytes, int64_t max_batch_tokens,
+                              const SftConfig& cfg);
+
 // Refuses a plan whose estimated peak memory is above limit_bytes (what the
 // system has available, or --max-memory): throws Error with the amounts and
 // what to change. A limit <= 0 (unknown) accepts every plan.
