@@ -52,6 +52,7 @@ struct SystemOutputs {
 };
 
 struct EvalInputs {
+  std::string task;                    // "sft" or "classification" (model mode); "" for predictions
   std::vector<EvalExample> examples;
   std::vector<std::string> probes;     // out-of-domain prompts
   std::vector<SystemOutputs> systems;  // systems[0] is the baseline of comparisons
