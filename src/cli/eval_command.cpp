@@ -24,6 +24,7 @@ namespace {
 using nlohmann::json;
 
 struct EvalOptions {
+  std::string judge;  // pairwise autorater model
   std::string model, adapter, data, predictions, probes, refusal_phrases, metrics, labels, out = "loam-eval", output;
   std::vector<std::string> compare;
   int max_tokens = 128;      // new tokens per answer
@@ -91,6 +92,9 @@ void print_summary(const EvalScores& s, const std::string& out_dir) {
                   fmt(m.result.delta.low, m.name).c_str(), fmt(m.result.delta.high, m.name).c_str(), m.result.p_value,
                   m.result.p_value < 0.05 && m.result.delta.value != 0 ? "  *" : "");
   }
+  for (const JudgeScores& j : s.judge)
+    std::printf("\njudge: %s vs %s  win %.3f  tie %.3f  loss %.3f\n", j.system.c_str(), j.baseline.c_str(),
+                j.win_rate.value, j.tie_rate.value, j.loss_rate.value);
   if (!out_dir.empty()) std::printf("\nresults: %s/results.json\nreport:  %s/report.html\n", out_dir.c_str(), out_dir.c_str());
 }
 
@@ -99,8 +103,10 @@ void run_eval(const EvalOptions& o) {
   if (model_mode == !o.predictions.empty())
     throw Error(model_mode ? "--predictions" : "--model", "give either --model (with --data) or --predictions");
   if (model_mode && o.data.empty()) throw Error("--data", "model mode needs the test data");
-  if (!model_mode && (!o.adapter.empty() || !o.compare.empty() || !o.probes.empty() || !o.data.empty()))
-    throw Error("--predictions", "--adapter, --compare, --data and --out-of-domain need --model");
+  if (!model_mode && (!o.adapter.empty() || !o.compare.empty() || !o.probes.empty() || !o.data.empty() || !o.judge.empty()))
+    throw Error("--predictions", "--adapter, --compare, --data, --out-of-domain and --judge need --model");
+  if (!o.judge.empty() && o.adapter.empty() && o.compare.empty())
+    throw Error("--judge", "needs a second system to compare (--adapter or --compare)");
   if (o.max_tokens <= 0) throw Error("--max-tokens", "must be positive");
   if (o.bootstrap < 0) throw Error("--bootstrap", "must be 0 or more");
 
@@ -126,6 +132,7 @@ void run_eval(const EvalOptions& o) {
     mo.decode.sampling.temperature = o.temperature;
     mo.decode.sampling.seed = o.seed;
     mo.decode.batch_size = o.batch_size;
+    mo.judge = o.judge;
     mo.perplexity = !explicit_metrics || score_has_group(score, "perplexity");
     in = eval_run_models(mo, show_progress);
     json systems = json::array();
@@ -133,6 +140,7 @@ void run_eval(const EvalOptions& o) {
     settings = {{"data", o.data}, {"systems", systems}, {"max_tokens", o.max_tokens}, {"temperature", o.temperature},
                 {"batch_size", o.batch_size}};
     if (!o.probes.empty()) settings["out_of_domain"] = o.probes;
+    if (!o.judge.empty()) settings["judge"] = o.judge;
   } else {
     in = eval_read_predictions(o.predictions);
     settings = {{"predictions", o.predictions}};
@@ -178,6 +186,7 @@ void register_eval_command(CLI::App& app) {
   c->add_option("--out-of-domain", o.probes, "Prompts outside the task; reports the refusal rate");
   c->add_option("--refusal-phrases", o.refusal_phrases, "File of refusal phrases, one per line (default: built-in list)");
   c->add_flag("--rouge-stemmer", o.rouge_stemmer, "Porter-stem ROUGE tokens (rouge-score's use_stemmer)");
+  c->add_option("--judge", o.judge, "Local instruct model that compares each pair of answers (both orders)");
   c->add_option("--max-tokens", o.max_tokens, "New tokens per answer")->capture_default_str();
   c->add_option("--temperature", o.temperature, "Sampling temperature (0 = greedy)")->capture_default_str();
   c->add_option("--seed", o.seed, "Sampling seed");

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "data/jsonl_reader.h"
 #include "data/validate.h"
+#include "eval/judge.h"
 
 namespace loam {
 
@@ -47,6 +48,37 @@ struct Loaded {
   Model model;
   ModelText text;
 };
+
+// Both orders of every example, judged greedily in a few tokens.
+JudgeRun judge_run(const Loaded& judge, const EvalInputs& in, size_t k, const EvalProgress& progress) {
+  const SystemOutputs& base = in.systems[0];
+  const SystemOutputs& sys = in.systems[k];
+  JudgeRun j{sys.name, base.name, {}, {}, {}, 0};
+  std::vector<std::vector<int32_t>> prompts;
+  for (size_t i = 0; i < in.examples.size(); i++) {
+    const EvalExample& e = in.examples[i];
+    for (bool system_first : {false, true}) {
+      const std::string& a = system_first ? sys.predictions[i] : base.predictions[i];
+      const std::string& b = system_first ? base.predictions[i] : sys.predictions[i];
+      prompts.push_back(eval_prompt_ids(judge.text, {Turn{Role::User, judge_prompt(e.prompt, e.reference, a, b), true}}));
+    }
+  }
+  DecodeSettings d;
+  d.max_tokens = 8;
+  auto replies = eval_generate(judge.model, judge.text, prompts, nullptr, d, [&](size_t done, size_t total) {
+    if (progress) progress("judge: " + sys.name, done, total);
+  });
+  for (size_t i = 0; i < in.examples.size(); i++) {
+    const JudgeVerdict first = judge_parse(replies[2 * i].text), second = judge_parse(replies[2 * i + 1].text);
+    j.reply_baseline_first.push_back(replies[2 * i].text);
+    j.reply_system_first.push_back(replies[2 * i + 1].text);
+    j.n_no_verdict += (first == JudgeVerdict::None) + (second == JudgeVerdict::None);
+    const int score = (first == JudgeVerdict::B) - (first == JudgeVerdict::A) + (second == JudgeVerdict::A) -
+                      (second == JudgeVerdict::B);
+    j.outcome.push_back(score > 0 ? 1 : score < 0 ? -1 : 0);
+  }
+  return j;
+}
 
 }  // namespace
 
@@ -123,6 +155,13 @@ EvalInputs eval_run_models(const ModelEvalOptions& o, const EvalProgress& progre
       for (Generation& g : answers) out.probe_answers.push_back(std::move(g.text));
     }
     in.systems.push_back(std::move(out));
+  }
+  if (!o.judge.empty()) {
+    auto& slot = models[o.judge];
+    if (!slot) slot = std::make_unique<Loaded>(Loaded{model_load(o.judge), model_text_load(o.judge)});
+    in.judge_model = o.judge;
+    for (size_t k = 1; k < in.systems.size(); k++)
+      in.judgments.push_back(judge_run(*slot, in, k, progress));
   }
   return in;
 }

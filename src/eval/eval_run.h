@@ -36,6 +36,7 @@ struct ModelEvalOptions {
   std::string probes;               // out-of-domain prompts ("" = none)
   DecodeSettings decode;
   bool perplexity = false;
+  std::string judge;                // pairwise autorater model ("" = none); see judge.h
 };
 
 // phase: "base: generating" etc.; done/total in examples.

@@ -189,6 +189,22 @@ std::string examples_section(const EvalInputs& in, const EvalScores& s) {
   return h + "</table>";
 }
 
+std::string judge_section(const EvalInputs& in, const EvalScores& s) {
+  if (in.judge_model.empty()) return "";
+  std::string h = "<h2>Pairwise judge</h2><p class=\"muted\">" + html_escape(in.judge_model) +
+                  " compared each pair of answers in both orders; shares of examples with bootstrap 95% intervals.</p>"
+                  "<table id=\"judge\"><tr><th>system</th><th>baseline</th><th>win</th><th>tie</th><th>loss</th><th>replies without a verdict</th></tr>";
+  for (size_t r = 0; r < s.judge.size() && r < in.judgments.size(); r++) {
+    const JudgeScores& j = s.judge[r];
+    auto cell = [](const Interval& v) {
+      return "<td class=\"num\">" + fmt(v.value, 3) + " <span class=\"muted\">[" + fmt(v.low, 3) + ", " + fmt(v.high, 3) + "]</span></td>";
+    };
+    h += "<tr><td>" + html_escape(j.system) + "</td><td>" + html_escape(j.baseline) + "</td>" + cell(j.win_rate) +
+         cell(j.tie_rate) + cell(j.loss_rate) + "<td class=\"num\">" + std::to_string(in.judgments[r].n_no_verdict) + "</td></tr>";
+  }
+  return h + "</table>";
+}
+
 std::string ood_section(const EvalInputs& in, const EvalScores& s) {
   if (in.probes.empty()) return "";
   std::string h = "<h2>Out-of-domain prompts</h2><p class=\"muted\">An answer counts as declining when it contains one of the "
@@ -241,7 +257,7 @@ std::string eval_report_html(const EvalInputs& in, const EvalScores& s, const nl
   h += "<tr><th>examples</th><td>" + std::to_string(in.examples.size()) + "</td></tr><tr><th>systems</th><td>";
   for (size_t k = 0; k < in.systems.size(); k++) h += (k ? ", " : "") + html_escape(in.systems[k].name) + (k == 0 ? " (baseline)" : "");
   h += "</td></tr></table>";
-  h += metrics_section(s) + comparison_section(s) + classification_section(s) + examples_section(in, s) + ood_section(in, s);
+  h += metrics_section(s) + comparison_section(s) + classification_section(s) + judge_section(in, s) + examples_section(in, s) + ood_section(in, s);
   return h + "</body></html>\n";
 }
 

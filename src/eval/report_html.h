@@ -8,7 +8,7 @@
 //
 // Element ids tests rely on: table#metrics, table#comparison,
 // table#confusion-<system index>, table#wins, table#regressions,
-// table#examples, table#out-of-domain; svg.chart per metric.
+// table#examples, table#out-of-domain, table#judge; svg.chart per metric.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -61,6 +61,22 @@ nlohmann::json eval_results_json(const EvalInputs& in, const EvalScores& s, cons
     ood.push_back({{"prompt", in.probes[i]}, {"answers", answers}});
   }
   j["out_of_domain"] = ood;
+  if (!in.judge_model.empty()) {
+    json runs = json::array();
+    for (size_t r = 0; r < in.judgments.size() && r < s.judge.size(); r++) {
+      const JudgeRun& jr = in.judgments[r];
+      const JudgeScores& js = s.judge[r];
+      auto iv = [](const Interval& v) { return json{{"value", v.value}, {"low", v.low}, {"high", v.high}}; };
+      json per = json::array();
+      for (size_t i = 0; i < jr.outcome.size(); i++)
+        per.push_back({{"outcome", jr.outcome[i]}, {"reply_baseline_first", jr.reply_baseline_first[i]},
+                       {"reply_system_first", jr.reply_system_first[i]}});
+      runs.push_back({{"system", jr.system}, {"baseline", jr.baseline}, {"win_rate", iv(js.win_rate)},
+                      {"tie_rate", iv(js.tie_rate)}, {"loss_rate", iv(js.loss_rate)}, {"no_verdict", jr.n_no_verdict},
+                      {"examples", per}});
+    }
+    j["judge"] = {{"model", in.judge_model}, {"comparisons", runs}};
+  }
   return j;
 }
 

@@ -8,7 +8,9 @@
 //    "comparisons": [{"system","baseline","metrics": {NAME: {"delta","low","high","p_value"}}}],
 //    "examples": [{"index","line","prompt","reference","outputs": {SYSTEM: text},
 //                  "scores": {SYSTEM: {NAME: value}}}],
-//    "out_of_domain": [{"prompt", "answers": {SYSTEM: {"text","refused","phrase"}}}]}
+//    "out_of_domain": [{"prompt", "answers": {SYSTEM: {"text","refused","phrase"}}}],
+//    "judge"?: {"model", "comparisons": [{"system","baseline","win_rate","tie_rate","loss_rate" (intervals),
+//               "no_verdict", "examples": [{"outcome","reply_baseline_first","reply_system_first"}]}]}}
 // Intervals are bootstrap 95% intervals (see bootstrap.h).
 #pragma once
 

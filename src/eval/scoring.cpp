@@ -186,6 +186,14 @@ EvalScores eval_score(const EvalInputs& in, const ScoreOptions& o) {
     }
     scores.comparisons.push_back(std::move(c));
   }
+  for (const JudgeRun& j : in.judgments) {
+    auto share = [&](int want) {
+      std::vector<double> v;
+      for (int x : j.outcome) v.push_back(x == want ? 1.0 : 0.0);
+      return bootstrap_interval(mean_of(v), v.size(), resamples);
+    };
+    scores.judge.push_back({j.system, j.baseline, share(1), share(0), share(-1)});
+  }
   for (const char* m : {"accuracy", "token_f1", "rougeL", "chrf", "exact_match", "perplexity"}) {
     if (!scores.systems.empty() && scores.systems[0].per_example.count(m)) {
       scores.primary_metric = m;

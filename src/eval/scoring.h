@@ -51,11 +51,20 @@ struct SystemOutputs {
   std::vector<std::string> probe_answers;  // one per probe, or empty
 };
 
+struct JudgeRun {  // --judge: one system judged against the baseline, both orders
+  std::string system, baseline;
+  std::vector<std::string> reply_baseline_first, reply_system_first;  // raw judge replies per example
+  std::vector<int> outcome;  // per example: +1 system wins, 0 tie, -1 loss (see judge.h)
+  size_t n_no_verdict = 0;   // replies without a verdict (counted as ties)
+};
+
 struct EvalInputs {
   std::string task;                    // "sft" or "classification" (model mode); "" for predictions
   std::vector<EvalExample> examples;
   std::vector<std::string> probes;     // out-of-domain prompts
   std::vector<SystemOutputs> systems;  // systems[0] is the baseline of comparisons
+  std::string judge_model;             // "" = no pairwise judging
+  std::vector<JudgeRun> judgments;
 };
 
 struct MetricValue {
@@ -83,11 +92,17 @@ struct SystemComparison {
   std::vector<MetricComparison> metrics;
 };
 
+struct JudgeScores {
+  std::string system, baseline;
+  Interval win_rate, tie_rate, loss_rate;  // shares of examples, with bootstrap intervals
+};
+
 struct EvalScores {
   std::vector<std::string> labels;  // classification
   std::vector<int> true_labels;
   std::vector<SystemScores> systems;
   std::vector<SystemComparison> comparisons;  // systems[i>0] − systems[0]
+  std::vector<JudgeScores> judge;
   std::string primary_metric;  // per-example metric used to rank wins/regressions
 };
 

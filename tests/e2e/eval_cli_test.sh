@@ -57,6 +57,21 @@ val = [json.loads(l) for l in open(sys.argv[2]) if "val_loss" in l][-1]["val_los
 assert abs(math.log(tuned) - val) < 1e-3, (math.log(tuned), val)
 PY
 
+# 1b. The pairwise judge (the random model as judge: its replies are no verdicts,
+#     so every example is a tie; both orders are asked and recorded).
+$loam eval --model "$work/m" --adapter "$work/tuned" --data "$work/train.jsonl" --judge "$work/m" --metrics token_f1 \
+  --max-tokens 4 --bootstrap 50 --out "$work/judge" > "$work/judge.txt" 2>/dev/null || fail "eval --judge"
+grep -q "judge: tuned vs base" "$work/judge.txt" || fail "no judge line: $(cat "$work/judge.txt")"
+$py - "$work/judge/results.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))["judge"]
+c = j["comparisons"][0]
+assert c["system"] == "tuned" and c["baseline"] == "base" and len(c["examples"]) == 4
+rates = c["win_rate"]["value"] + c["tie_rate"]["value"] + c["loss_rate"]["value"]
+assert abs(rates - 1) < 1e-9, rates
+assert all("reply_baseline_first" in e and "reply_system_first" in e for e in c["examples"])
+PY
+
 # 2. Classification: labels from --labels; a random model's answers are invalid.
 head -n 6 "$src/examples/support/tickets_test.jsonl" > "$work/tickets.jsonl"
 labels=$($py -c 'import json,sys; print(",".join(sorted({json.loads(l)["label"] for l in open(sys.argv[1])})))' "$src/examples/support/tickets_train.jsonl")
