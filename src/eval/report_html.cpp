@@ -114,7 +114,7 @@ std::string comparison_section(const EvalScores& s) {
   return h + "</table>";
 }
 
-std::string classification_section(const EvalScores& s) {
+std::string classification_section(const EvalInputs& in, const EvalScores& s) {
   std::string h;
   for (size_t k = 0; k < s.systems.size(); k++) {
     const SystemScores& sys = s.systems[k];
@@ -127,6 +127,16 @@ std::string classification_section(const EvalScores& s) {
            fmt(cr.recall) + "</td><td class=\"num\">" + fmt(cr.f1) + "</td><td class=\"num\">" + std::to_string(cr.support) + "</td></tr>";
     h += "</table><p class=\"muted\">Confusion matrix: rows are the reference label, columns the predicted one; "
          "<em>invalid</em> counts answers that are no known label (" + std::to_string(c.n_invalid) + ").</p>";
+    if (c.n_invalid > 0) {
+      h += "<p class=\"muted\">Invalid answers (first 10):</p><ul class=\"invalid\">";
+      int shown = 0;
+      for (size_t i = 0; i < sys.predicted_labels.size() && shown < 10; i++)
+        if (sys.predicted_labels[i] == kInvalidLabel) {
+          h += "<li>#" + std::to_string(i + 1) + ": <code>" + html_escape(in.systems[k].predictions[i]) + "</code></li>";
+          shown++;
+        }
+      h += "</ul>";
+    }
     h += "<table id=\"confusion-" + std::to_string(k) + "\" class=\"confusion\"><tr><th>reference \\ predicted</th>";
     for (const std::string& l : s.labels) h += "<th>" + html_escape(l) + "</th>";
     h += "<th>invalid</th></tr>";
@@ -250,14 +260,25 @@ std::string eval_report_html(const EvalInputs& in, const EvalScores& s, const nl
   std::string h = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>loam eval report</title><style>";
   h += kStyle;
   h += "</style></head><body><h1>Evaluation report</h1><table id=\"settings\">";
-  for (const auto& [k, v] : settings.items())
+  for (const auto& [k, v] : settings.items()) {
+    if (k == "systems") continue;  // shown below, one line per system
     h += "<tr><th>" + html_escape(k) + "</th><td>" +
          html_escape(v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) +
          "</td></tr>";
+  }
   h += "<tr><th>examples</th><td>" + std::to_string(in.examples.size()) + "</td></tr><tr><th>systems</th><td>";
-  for (size_t k = 0; k < in.systems.size(); k++) h += (k ? ", " : "") + html_escape(in.systems[k].name) + (k == 0 ? " (baseline)" : "");
+  for (size_t k = 0; k < in.systems.size(); k++) {
+    h += (k ? "<br>" : "") + html_escape(in.systems[k].name) + (k == 0 ? " (baseline)" : "");
+    const nlohmann::json* spec = nullptr;
+    if (settings.contains("systems") && settings["systems"].is_array())
+      for (const auto& sj : settings["systems"])
+        if (sj.value("name", "") == in.systems[k].name) spec = &sj;
+    if (spec)
+      h += ": <span class=\"muted\">" + html_escape(spec->value("model", "")) +
+           (spec->value("adapter", "").empty() ? "" : " + adapter " + html_escape(spec->value("adapter", ""))) + "</span>";
+  }
   h += "</td></tr></table>";
-  h += metrics_section(s) + comparison_section(s) + classification_section(s) + judge_section(in, s) + examples_section(in, s) + ood_section(in, s);
+  h += metrics_section(s) + comparison_section(s) + classification_section(in, s) + judge_section(in, s) + examples_section(in, s) + ood_section(in, s);
   return h + "</body></html>\n";
 }
 
