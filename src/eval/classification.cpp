@@ -5,9 +5,8 @@
 namespace loam {
 
 std::string label_normalize(std::string_view text) {
-  std::string_view first = text;
-  const std::string stripped_all = text_strip(text);
-  first = stripped_all;
+  const std::string stripped = text_strip(text);
+  std::string_view first = stripped;
   if (size_t nl = first.find('\n'); nl != std::string_view::npos) first = first.substr(0, nl);
   std::u32string u = utf8_to_u32(text_lower(first));
   auto trim_char = [](char32_t c) {
