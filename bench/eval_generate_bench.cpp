@@ -18,7 +18,7 @@
 #include "kernels/matmul.h"
 #include "kernels/threading.h"
 #include "model/model.h"
-#include "model/model_text.h"
+#include "tokenizer/model_text.h"
 
 int main(int argc, char** argv) {
   using namespace loam;

@@ -20,7 +20,7 @@
 #include "model/generate.h"
 #include "model/lora.h"
 #include "model/model.h"
-#include "model/model_text.h"
+#include "tokenizer/model_text.h"
 
 namespace loam {
 
