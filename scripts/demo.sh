@@ -2,7 +2,8 @@
 # Loam's demo, end to end on a fresh Debian 12 machine:
 #   install dependencies, build, make a small checkpoint (random weights in the
 #   real Hugging Face layout, a real tokenizer), inspect it, tune it with LoRA
-#   on the bundled support examples, and generate with the tuned adapter.
+#   on the bundled support examples (4 held back), generate with the tuned
+#   adapter, and evaluate base vs tuned on the held-back examples.
 #   LOAM_SKIP_INSTALL=1 skips the apt step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,12 +26,20 @@ echo; echo "== loam generate (base model: random weights, so expect noise)"
   --max-tokens 24 --stats
 
 if ./build/loam tune --help >/dev/null 2>&1 && [ -f examples/support/tiny_train.jsonl ]; then
-  echo; echo "== loam tune sft (20 support answers, LoRA r=16)"
-  ./build/loam tune sft --source-model "$model" --train examples/support/tiny_train.jsonl \
+  # Hold back the last 4 answers for the evaluation below.
+  head -n 16 examples/support/tiny_train.jsonl > "$work/train.jsonl"
+  tail -n 4 examples/support/tiny_train.jsonl > "$work/heldout.jsonl"
+  echo; echo "== loam tune sft (16 support answers, 4 held back; LoRA r=16)"
+  ./build/loam tune sft --source-model "$model" --train "$work/train.jsonl" \
     --output "$work/tuned" --epochs 80 --adapter-size 16 --learning-rate 2e-3 --lora-dropout 0 \
     --batch-size 4 --warmup-ratio 0.05 --tuned-model-display-name beacon-support-demo
   prompt=$(head -n 1 examples/support/tiny_train.jsonl | /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["input_text"])')
   echo; echo "== loam generate with the tuned adapter"
   echo "prompt: $prompt"
   ./build/loam generate --model "$model" --adapter "$work/tuned" --chat --prompt "$prompt" --max-tokens 64
+
+  echo; echo "== loam eval: base vs tuned on the 4 held-back answers and 3 out-of-domain prompts"
+  head -n 3 examples/support/out_of_domain.jsonl > "$work/probes.jsonl"
+  ./build/loam eval --model "$model" --adapter "$work/tuned" --data "$work/heldout.jsonl" \
+    --out-of-domain "$work/probes.jsonl" --max-tokens 48 --out "$work/eval"
 fi

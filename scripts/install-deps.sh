@@ -11,6 +11,8 @@ packages=(
   clang libclang-rt-14-dev
   # Test-data generators in tools/ (never used by loam itself).
   python3 python3-numpy python3-torch
+  # Metric references (tools/make_eval_refs.py) and the report check (headless chromium).
+  python3-nltk python3-sklearn chromium
 
 )
 # Node.js makes tokenizer/chat-template reference data; keep an existing install.

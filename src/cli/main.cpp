@@ -9,13 +9,14 @@
 #include "core/error.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"loam: a self-hosted model garden (inspect, tokenize, generate, tune)"};
+  CLI::App app{"loam: a self-hosted model garden (inspect, tokenize, generate, tune, eval)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "loam 0.1.0");
   loam::cli::register_engine_commands(app);
   loam::cli::register_data_commands(app);
   loam::cli::register_tune_commands(app);
   loam::cli::register_convert_command(app);
+  loam::cli::register_eval_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
