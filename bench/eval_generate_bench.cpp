@@ -3,10 +3,8 @@
 // eval_generate(), the one seam `loam eval` generates through.
 //   ./build/eval_generate_bench MODEL_DIR [--examples 64] [--new-tokens 64]
 //       [--prompt-tokens 32] [--mode one-by-one|batched] [--precision exact|bf16] [--threads N]
-// --mode batched passes --batch-size = examples; one-by-one passes 1. Until the
-// batched decoder (core issue) lands, eval_generate decodes one sequence at a
-// time whatever the batch size, so both modes measure the same thing; the
-// switch is here so the comparison needs no new code then.
+// --mode batched passes --batch-size = examples (all sequences in one decode
+// batch of the BatchDecoder); one-by-one passes 1.
 // Prints one JSON line: seconds, generated tokens/s, examples/s.
 #include <chrono>
 #include <cstdio>
@@ -44,9 +42,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    if (threads > 0) kernels_set_threads(threads);
-    matmul_set_precision(precision == "bf16" ? MatmulPrecision::Bf16 : MatmulPrecision::Exact);
     Model m = model_load(dir);
+    m.compute.threads = threads;
+    m.compute.precision = precision == "bf16" ? MatmulPrecision::Bf16 : MatmulPrecision::Exact;
     if (precision == "bf16") model_matrices_to_bf16(m);
     ModelText text = model_text_load(dir);
     m.generation.eos_ids.clear();  // every answer runs to --new-tokens
@@ -69,7 +67,7 @@ int main(int argc, char** argv) {
     for (const Generation& g : out) generated += g.n_tokens;
     std::printf("{\"mode\":\"%s\",\"examples\":%d,\"new_tokens\":%d,\"precision\":\"%s\",\"threads\":%d,"
                 "\"seconds\":%.3f,\"generated_tokens\":%lld,\"tokens_per_s\":%.2f,\"examples_per_s\":%.3f}\n",
-                mode.c_str(), examples, new_tokens, precision.c_str(), kernels_threads(), sec,
+                mode.c_str(), examples, new_tokens, precision.c_str(), threads > 0 ? threads : kernels_threads(), sec,
                 static_cast<long long>(generated), generated / sec, examples / sec);
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

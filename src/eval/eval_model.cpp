@@ -1,8 +1,10 @@
 #include "eval/eval_model.h"
 
 #include <algorithm>
+#include <map>
 
 #include "data/sft_tokenize.h"
+#include "model/decoder.h"
 #include "model/transformer_train.h"
 #include "tokenizer/utf8.h"
 
@@ -23,21 +25,34 @@ std::vector<Generation> eval_generate(const Model& model, const ModelText& text,
   for (int32_t id : text.eos_ids)
     if (std::find(eos.begin(), eos.end(), id) == eos.end()) eos.push_back(id);
   const int64_t max_prompt = std::max<int64_t>(1, model.config.max_position - settings.max_tokens);
-  std::vector<Generation> out;
-  out.reserve(prompts.size());
-  for (size_t i = 0; i < prompts.size(); i++) {
-    GenerateRequest req;
-    req.prompt = prompts[i];
-    if (static_cast<int64_t>(req.prompt.size()) > max_prompt)  // keep the end, nearest the answer
-      req.prompt.erase(req.prompt.begin(), req.prompt.end() - max_prompt);
-    req.max_tokens = settings.max_tokens;
-    req.sampling = settings.sampling;
-    req.stop = settings.stop;
-    req.eos_ids = eos;
-    req.lora = lora;
-    GenerateResult r = generate(model, text.tokenizer, req, {});
-    out.push_back({utf8_valid(r.text) ? r.text : utf8_lossy(r.text), static_cast<int>(r.tokens.size()), r.finish});
-    if (progress) progress(i + 1, prompts.size());
+  // At most batch_size sequences in flight; a finished one is replaced by
+  // the next prompt between steps, so the batch stays full.
+  std::vector<Generation> out(prompts.size());
+  BatchDecoder dec(model, text.tokenizer);
+  std::map<int64_t, size_t> running;  // decoder id -> prompt index
+  const size_t width = static_cast<size_t>(std::max(1, settings.batch_size));
+  size_t next = 0, done = 0;
+  while (done < prompts.size()) {
+    while (next < prompts.size() && running.size() < width) {
+      GenerateRequest req;
+      req.prompt = prompts[next];
+      if (static_cast<int64_t>(req.prompt.size()) > max_prompt)  // keep the end, nearest the answer
+        req.prompt.erase(req.prompt.begin(), req.prompt.end() - max_prompt);
+      req.max_tokens = settings.max_tokens;
+      req.sampling = settings.sampling;
+      req.stop = settings.stop;
+      req.eos_ids = eos;
+      req.lora = lora;
+      running[dec.add(req)] = next++;
+    }
+    for (int64_t id : dec.step()) {
+      GenerateResult r = dec.take(id);
+      out[running.at(id)] = {utf8_valid(r.text) ? r.text : utf8_lossy(r.text), static_cast<int>(r.tokens.size()),
+                             r.finish};
+      running.erase(id);
+      done++;
+      if (progress) progress(done, prompts.size());
+    }
   }
   return out;
 }

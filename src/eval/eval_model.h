@@ -1,8 +1,7 @@
 // The two places evaluation touches a model, each behind one function so the
 // engine under it can change without touching the rest of evaluation:
-//   - eval_generate: prompts -> generated texts. Today it runs the single-
-//     sequence generate() once per prompt; the batched decoder (core issue)
-//     replaces its body, nothing else.
+//   - eval_generate: prompts -> generated texts, through the batched decoder
+//     (model/decoder.h) that `loam generate` and serving use.
 //   - eval_reference_nll: teacher-forced loss of each reference output
 //     (perplexity), through model_eval_loss one example per batch.
 // Every system in one evaluation gets the same DecodeSettings (greedy by
@@ -28,7 +27,7 @@ struct DecodeSettings {
   int max_tokens = 256;             // new tokens per answer
   SamplingParams sampling;          // temperature 0 = greedy
   std::vector<std::string> stop;    // stop sequences
-  int batch_size = 8;               // sequences decoded together (used once the batched decoder lands)
+  int batch_size = 8;               // sequences decoded together
 };
 
 struct Generation {
