@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libopenblas-dev libpcre2-dev libicu-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libssl-dev
   clang libclang-rt-14-dev
   # Test-data generators in tools/ (never used by loam itself).
   python3 python3-numpy python3-torch
