@@ -399,7 +399,11 @@ SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, c
                   "differs from the checkpoint's seed (" + std::to_string(st.seed) + ")");
   } else {
     if (!cfg.job.init_adapter.empty()) {
-      lora = lora_load(cfg.job.init_adapter, c);
+      try {
+        lora = lora_load(cfg.job.init_adapter, c);
+      } catch (const Error& e) {
+        throw Error(e.kind(), "job.init_adapter", e.where() + ": " + e.message(), e.hint());
+      }
       lora.config.dropout = lc.dropout;
     } else {
       lora = lora_init(c, lc, mix(cfg.hyperparameters.seed, 0xada9));
