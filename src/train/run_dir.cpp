@@ -91,9 +91,9 @@ void sft_output_check(const std::string& out, const std::string& resume_checkpoi
   if (!fs::is_directory(out, ec)) throw Error(ErrorKind::AlreadyExists, "job.output", out + " exists and is not a directory");
   if (!resume_checkpoint.empty()) {
     // This run's: the checkpoint lies in OUT/checkpoints.
-    const fs::path parent = fs::path(resume_checkpoint).lexically_normal().parent_path();
-    if (fs::equivalent(parent, fs::path(out) / "checkpoints", ec)) return;
-    if (parent.filename().empty() && fs::equivalent(parent.parent_path(), fs::path(out) / "checkpoints", ec)) return;
+    fs::path ckpt = fs::path(resume_checkpoint).lexically_normal();
+    if (ckpt.filename().empty()) ckpt = ckpt.parent_path();  // "step-3/"
+    if (fs::equivalent(ckpt.parent_path(), fs::path(out) / "checkpoints", ec)) return;
   }
   if (!overwrite)
     throw Error(ErrorKind::AlreadyExists, "job.output",

@@ -5,8 +5,9 @@
 // The loop never prints, exits or writes files: it reports through callbacks
 // (steps, evaluations, checkpoints due, a new best adapter, the end) and
 // returns a result; the run-directory writer (train/run_dir.h) persists
-// them, and the CLI or the job runner adds its own sinks. Interruption: when *stop becomes true the trainer finishes the
-// current optimizer step, writes a checkpoint and returns Interrupted.
+// them, and the CLI or the job runner adds its own sinks. Interruption: when
+// *stop becomes true the loop finishes the current optimizer step, reports a
+// checkpoint ("interrupted") and returns Interrupted.
 #pragma once
 
 #include <atomic>

@@ -270,6 +270,7 @@ TEST(SftRunDir, ResumeFindsTheNewestCheckpointOfAnOutputDirectory) {
   file_write_atomic(tmp.str("notes.txt"), "mine");
   EXPECT_THROW(sft_output_check(tmp.str(), "", false), Error);
   EXPECT_NO_THROW(sft_output_check(tmp.str(), tmp.str("checkpoints/step-12"), false));
+  EXPECT_NO_THROW(sft_output_check(tmp.str(), tmp.str("checkpoints/step-12/"), false));
   sft_output_check(tmp.str(), "", true);
   EXPECT_FALSE(fs::exists(tmp.path / "checkpoints"));
   EXPECT_TRUE(fs::exists(tmp.path / "notes.txt"));
