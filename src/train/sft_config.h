@@ -123,7 +123,4 @@ void sft_resume_check(const nlohmann::json& saved, const nlohmann::json& now, co
 // eval_steps, early_stopping_patience, validation data, precision.
 const std::vector<std::string>& sft_resume_overridable();
 
-// SHA-256 of a file's bytes, lowercase hex.
-std::string file_sha256(const std::string& path);
-
 }  // namespace loam

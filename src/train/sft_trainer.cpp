@@ -16,6 +16,7 @@
 #include "model/lora.h"
 #include "model/transformer_train.h"
 #include "train/checkpoint.h"
+#include "train/data_hash.h"
 #include "train/optimizer.h"
 #include "train/run_dir.h"
 
