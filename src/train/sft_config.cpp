@@ -195,8 +195,14 @@ const ResumeField kResumeFields[] = {
     {"display_name", "job.display_name", OnResume::Free},
 };
 
-std::string value_text(const nlohmann::json& v) {
+// Keys whose 0 in a saved config means "unset" (choose for me).
+bool zero_means_unset(const std::string& key) {
+  return key == "epochs" || key == "max_steps" || key == "learning_rate" || key == "lora_alpha";
+}
+
+std::string value_text(const std::string& key, const nlohmann::json& v) {
   if (v.is_null()) return "(none)";
+  if (zero_means_unset(key) && v.is_number() && v.get<double>() == 0) return "unset";
   if (v.is_string()) return v.get<std::string>().empty() ? "(none)" : v.get<std::string>();
   if (v.is_number_float()) {
     char buf[32];
@@ -233,7 +239,7 @@ void sft_resume_check(const nlohmann::json& saved, const nlohmann::json& now, co
     std::string field = r.field;
     const std::string allow_as = std::string(r.key) == "validation_sha256" ? "job.validation" : field;
     if (r.rule == OnResume::Overridable && std::find(allow.begin(), allow.end(), allow_as) != allow.end()) continue;
-    std::string line = field + ": " + value_text(a) + " in the checkpoint, " + value_text(b) + " now";
+    std::string line = field + ": " + value_text(r.key, a) + " in the checkpoint, " + value_text(r.key, b) + " now";
     if (r.rule == OnResume::Overridable) line += " (allow with job.resume_allow " + allow_as + ")";
     refused.push_back(line);
   }

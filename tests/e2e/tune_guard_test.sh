@@ -45,7 +45,7 @@ $loam tune sft "${base[@]}" --output "$work/a" --overwrite-output > /dev/null 2>
 # 3. A resume with another learning rate is refused, naming it with both values.
 if $loam tune sft "${base[@]}" --learning-rate 0.001 --output "$work/a" --resume "$work/a" 2> "$work/r.log"; then
   fail "resumed with another learning rate"; fi
-grep -q -- "--learning-rate: 0 in the checkpoint, 0.001 now" "$work/r.log" || fail "$(cat "$work/r.log")"
+grep -q -- "--learning-rate: unset in the checkpoint, 0.001 now" "$work/r.log" || fail "$(cat "$work/r.log")"
 
 # 4. --eval-strategy no: no validation at all, even at epoch ends.
 $loam tune sft "${base[@]}" --validation "$work/val.jsonl" --eval-strategy no --output "$work/e" > /dev/null 2> "$work/e.log" \
