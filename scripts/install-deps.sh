@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libopenblas-dev libpcre2-dev libicu-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcurl4-openssl-dev libssl-dev  # `loam models pull` (src/registry/hf_pull.cpp)
+  libcurl4-openssl-dev libssl-dev  # `loam models pull`; SHA-256 of data files
   clang libclang-rt-14-dev
   # Test-data generators in tools/ (never used by loam itself).
   python3 python3-numpy python3-torch

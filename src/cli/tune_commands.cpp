@@ -1,5 +1,6 @@
 // Tuning commands: tune sft, merge, debug grads. Flags bind to SftConfig
-// here and nowhere else; the trainer reports through callbacks and this file
+// fields here and nowhere else (one table, sft_flags(), which also maps the
+// field names in the lower layers' errors back to flags); the trainer reports through callbacks and this file
 // decides how progress looks on a terminal or in a log.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -8,11 +9,19 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
 #include <memory>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/token_list.h"
 #include "core/error.h"
+#include "core/file_io.h"
 #include "core/system.h"
 #include "formats/safetensors.h"
 #include "kernels/matmul.h"
@@ -29,7 +38,11 @@ namespace loam::cli {
 namespace {
 
 std::atomic<bool> g_stop{false};
-extern "C" void on_stop_signal(int) { g_stop.store(true); }
+std::atomic<int> g_signal{0};
+extern "C" void on_stop_signal(int sig) {
+  g_signal.store(sig);
+  g_stop.store(true);
+}
 
 std::string human_seconds(double s) {
   char buf[64];
@@ -39,36 +52,257 @@ std::string human_seconds(double s) {
   return buf;
 }
 
+// --- flags <-> SftConfig fields: the one table ---------------------------
+
+int64_t parse_integer(const std::string& v, const char* flag) {
+  size_t used = 0;
+  long long x = 0;
+  try {
+    x = std::stoll(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != v.size()) throw Error(flag, "expected an integer, got \"" + v + "\"");
+  return x;
+}
+
+int parse_int(const std::string& v, const char* flag) {
+  const int64_t x = parse_integer(v, flag);
+  if (x < INT32_MIN || x > INT32_MAX) throw Error(flag, "\"" + v + "\" is out of range");
+  return static_cast<int>(x);
+}
+
+float parse_float(const std::string& v, const char* flag) {
+  size_t used = 0;
+  float x = 0;
+  try {
+    x = std::stof(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != v.size() || !std::isfinite(x)) throw Error(flag, "expected a number, got \"" + v + "\"");
+  return x;
+}
+
+std::vector<std::string> split_commas(const std::string& v) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= v.size()) {
+    const size_t end = std::min(v.find(',', start), v.size());
+    if (end > start) out.push_back(v.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+struct SftFlag {
+  const char* flag;    // "--epochs"
+  const char* field;   // "hyperparameters.epochs"
+  const char* help;
+  std::string shown_default;  // in --help ("" = none)
+  bool is_switch = false;     // takes no value
+  std::function<void(SftConfig&, const std::string&)> set;  // value (switches: "")
+};
+
+const std::vector<SftFlag>& sft_flags() {
+  static const SftConfig d;
+  static const std::vector<SftFlag> flags = {
+      {"--source-model", "job.source_model", "Base model directory or .gguf (required)", "", false,
+       [](SftConfig& c, const std::string& v) { c.job.source_model = v; }},
+      {"--train", "job.train", "Training data (JSONL; path, file:// or gs:// URI) (required)", "", false,
+       [](SftConfig& c, const std::string& v) { c.job.train = v; }},
+      {"--validation", "job.validation", "Validation data", "none", false,
+       [](SftConfig& c, const std::string& v) { c.job.validation = v; }},
+      {"--output", "job.output", "Output directory", "tuned/<display name>", false,
+       [](SftConfig& c, const std::string& v) { c.job.output = v; }},
+      {"--tuned-model-display-name", "job.display_name", "Name of the tuned model", "sft-run", false,
+       [](SftConfig& c, const std::string& v) { c.job.display_name = v; }},
+      {"--init-adapter", "job.init_adapter", "Start from an existing PEFT adapter", "none", false,
+       [](SftConfig& c, const std::string& v) { c.job.init_adapter = v; }},
+      {"--resume", "job.resume", "Resume a run: its output directory (newest checkpoint) or a checkpoint directory",
+       "none", false, [](SftConfig& c, const std::string& v) { c.job.resume = v; }},
+      {"--resume-allow", "job.resume_allow",
+       "Flags a resumed run may change: epochs, max-steps, eval-strategy, eval-steps, early-stopping-patience, "
+       "validation, precision (comma-separated)",
+       "none", false, nullptr},  // bound in run_tune_sft: needs the table itself
+      {"--overwrite-output", "job.overwrite_output", "Remove an earlier run's files from a non-empty --output", "off",
+       true, [](SftConfig& c, const std::string&) { c.job.overwrite_output = true; }},
+      {"--adapter-size", "lora.rank", "LoRA rank r, 1..256", std::to_string(d.lora.rank), false,
+       [](SftConfig& c, const std::string& v) { c.lora.rank = parse_int(v, "--adapter-size"); }},
+      {"--lora-alpha", "lora.alpha", "LoRA alpha, > 0", "2 x rank", false,
+       [](SftConfig& c, const std::string& v) { c.lora.alpha = parse_float(v, "--lora-alpha"); }},
+      {"--lora-dropout", "lora.dropout", "Dropout on the adapter input, [0, 1)", "0.05", false,
+       [](SftConfig& c, const std::string& v) { c.lora.dropout = parse_float(v, "--lora-dropout"); }},
+      {"--use-rslora", "lora.use_rslora", "Scale by alpha/sqrt(r) (rsLoRA)", "off", true,
+       [](SftConfig& c, const std::string&) { c.lora.use_rslora = true; }},
+      {"--target-modules", "lora.target_modules",
+       "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj or all-linear", "all-linear", false,
+       [](SftConfig& c, const std::string& v) { c.lora.target_modules = split_commas(v); }},
+      {"--epochs", "hyperparameters.epochs", "Passes over the data, 1..1000", "from the dataset size (about 1000 examples seen, 1..10)",
+       false, [](SftConfig& c, const std::string& v) { c.hyperparameters.epochs = parse_int(v, "--epochs"); }},
+      {"--learning-rate", "hyperparameters.learning_rate", "Peak learning rate, (0, 1) (overrides the multiplier)",
+       "2e-4 x multiplier", false,
+       [](SftConfig& c, const std::string& v) { c.hyperparameters.learning_rate = parse_float(v, "--learning-rate"); }},
+      {"--learning-rate-multiplier", "hyperparameters.learning_rate_multiplier",
+       "Scales the default learning rate 2e-4, (0, 100]", "1", false,
+       [](SftConfig& c, const std::string& v) {
+         c.hyperparameters.learning_rate_multiplier = parse_float(v, "--learning-rate-multiplier");
+       }},
+      {"--batch-size", "hyperparameters.batch_size", "Examples per micro-batch, 1..4096",
+       std::to_string(d.hyperparameters.batch_size), false,
+       [](SftConfig& c, const std::string& v) { c.hyperparameters.batch_size = parse_int(v, "--batch-size"); }},
+      {"--gradient-accumulation-steps", "hyperparameters.gradient_accumulation_steps",
+       "Micro-batches per optimizer step, 1..4096", std::to_string(d.hyperparameters.gradient_accumulation_steps), false,
+       [](SftConfig& c, const std::string& v) {
+         c.hyperparameters.gradient_accumulation_steps = parse_int(v, "--gradient-accumulation-steps");
+       }},
+      {"--max-seq-length", "hyperparameters.max_seq_length", "Longer examples are truncated, 8..1048576",
+       std::to_string(d.hyperparameters.max_seq_length), false,
+       [](SftConfig& c, const std::string& v) { c.hyperparameters.max_seq_length = parse_int(v, "--max-seq-length"); }},
+      {"--warmup-ratio", "hyperparameters.warmup_ratio", "Fraction of steps warming up, [0, 1)", "0.03", false,
+       [](SftConfig& c, const std::string& v) { c.hyperparameters.warmup_ratio = parse_float(v, "--warmup-ratio"); }},
+      {"--lr-scheduler", "hyperparameters.lr_scheduler", "cosine, linear or constant",
+       lr_schedule_name(d.hyperparameters.lr_scheduler), false,
+       [](SftConfig& c, const std::string& v) { c.hyperparameters.lr_scheduler = lr_schedule_parse(v); }},
+      {"--weight-decay", "hyperparameters.weight_decay", "AdamW weight decay, [0, 1)", "0", false,
+       [](SftConfig& c, const std::string& v) { c.hyperparameters.weight_decay = parse_float(v, "--weight-decay"); }},
+      {"--max-grad-norm", "hyperparameters.max_grad_norm", "Global gradient-norm clip (0 = off)", "1", false,
+       [](SftConfig& c, const std::string& v) { c.hyperparameters.max_grad_norm = parse_float(v, "--max-grad-norm"); }},
+      {"--eval-strategy", "hyperparameters.eval_strategy", "When to evaluate on --validation: steps, epoch or no",
+       "steps with --eval-steps, else epoch", false,
+       [](SftConfig& c, const std::string& v) { c.hyperparameters.eval_strategy = eval_strategy_parse(v); }},
+      {"--eval-steps", "hyperparameters.eval_steps", "Evaluate every N steps (eval strategy steps)", "none", false,
+       [](SftConfig& c, const std::string& v) { c.hyperparameters.eval_steps = parse_int(v, "--eval-steps"); }},
+      {"--save-steps", "hyperparameters.save_steps", "Checkpoint every N steps (and at epoch ends)", "epoch ends only",
+       false, [](SftConfig& c, const std::string& v) { c.hyperparameters.save_steps = parse_int(v, "--save-steps"); }},
+      {"--save-total-limit", "hyperparameters.save_total_limit", "Newest checkpoints kept (0 = all)",
+       std::to_string(d.hyperparameters.save_total_limit), false,
+       [](SftConfig& c, const std::string& v) {
+         c.hyperparameters.save_total_limit = parse_int(v, "--save-total-limit");
+       }},
+      {"--early-stopping-patience", "hyperparameters.early_stopping_patience",
+       "Stop after K evaluations without improvement (0 = off)", "0", false,
+       [](SftConfig& c, const std::string& v) {
+         c.hyperparameters.early_stopping_patience = parse_int(v, "--early-stopping-patience");
+       }},
+      {"--seed", "hyperparameters.seed", "Seed for shuffling, initialization and dropout",
+       std::to_string(d.hyperparameters.seed), false,
+       [](SftConfig& c, const std::string& v) {
+         const int64_t x = parse_integer(v, "--seed");
+         if (x < 0) throw Error("hyperparameters.seed", "must be 0 or more");
+         c.hyperparameters.seed = static_cast<uint64_t>(x);
+       }},
+      {"--max-steps", "hyperparameters.max_steps", "Stop after N optimizer steps, >= 1", "epochs decide", false,
+       [](SftConfig& c, const std::string& v) { c.hyperparameters.max_steps = parse_integer(v, "--max-steps"); }},
+      {"--packing", "hyperparameters.packing", "Pack examples into micro-batches of batch-size x max-seq-length tokens",
+       "off", true, [](SftConfig& c, const std::string&) { c.hyperparameters.packing = true; }},
+      {"--gradient-checkpointing", "runtime.gradient_checkpointing", "Recompute activations to save memory", "off", true,
+       [](SftConfig& c, const std::string&) { c.runtime.gradient_checkpointing = true; }},
+      {"--threads", "runtime.threads", "CPU threads, 1..1024", "all cores", false,
+       [](SftConfig& c, const std::string& v) { c.runtime.threads = parse_int(v, "--threads"); }},
+      {"--precision", "runtime.precision", "exact (fp32) or bf16 matrix products", d.runtime.precision, false,
+       [](SftConfig& c, const std::string& v) { c.runtime.precision = v; }},
+      {"--max-memory", "runtime.max_memory", "Refuse runs estimated above this (e.g. 8G)", "the memory available",
+       false, [](SftConfig& c, const std::string& v) { c.runtime.max_memory_bytes = parse_byte_size(v, "--max-memory"); }},
+  };
+  return flags;
+}
+
+// Field names in an error from the lower layers, as the flags a user typed.
+std::string fields_to_flags(std::string text) {
+  std::vector<const SftFlag*> by_length;
+  for (const SftFlag& f : sft_flags()) by_length.push_back(&f);
+  std::sort(by_length.begin(), by_length.end(),
+            [](const SftFlag* a, const SftFlag* b) { return std::strlen(a->field) > std::strlen(b->field); });
+  for (const SftFlag* f : by_length)
+    for (size_t at = text.find(f->field); at != std::string::npos; at = text.find(f->field, at))
+      text.replace(at, std::strlen(f->field), f->flag);
+  return text;
+}
+
+Error error_with_flags(const Error& e) {
+  return Error(e.kind(), fields_to_flags(e.where()), fields_to_flags(e.message()), fields_to_flags(e.hint()));
+}
+
+// What the command line gave, before it is bound to a config.
+struct SftArgs {
+  std::vector<std::vector<std::string>> values;  // per flag of sft_flags(), in the order given
+  std::vector<int> switches;                     // per flag: times given
+};
+
+SftConfig bind_sft_flags(const SftArgs& a) {
+  SftConfig c;
+  const auto& flags = sft_flags();
+  for (size_t i = 0; i < flags.size(); i++) {
+    const SftFlag& f = flags[i];
+    const size_t n = f.is_switch ? static_cast<size_t>(a.switches[i]) : a.values[i].size();
+    if (n > 1) {
+      std::string msg = "given " + std::to_string(n) + " times";
+      if (!f.is_switch) {
+        msg += " (";
+        for (size_t k = 0; k < n; k++) msg += (k ? ", " : "") + a.values[i][k];
+        msg += ")";
+      }
+      throw Error(f.flag, msg, "give it once");
+    }
+    if (n == 0) continue;
+    if (std::string(f.field) == "job.resume_allow") {
+      for (std::string name : split_commas(a.values[i][0])) {
+        if (name.rfind("--", 0) != 0) name = "--" + name;
+        const SftFlag* hit = nullptr;
+        for (const SftFlag& g : flags)
+          if (name == g.flag) hit = &g;
+        if (!hit) throw Error(f.flag, "unknown flag \"" + name + "\"");
+        c.job.resume_allow.push_back(hit->field);
+      }
+      continue;
+    }
+    f.set(c, f.is_switch ? std::string() : a.values[i][0]);
+  }
+  return c;
+}
+
 void print_plan(const SftConfig& cfg, const SftPlan& p, const SftData& d) {
   std::fprintf(stderr, "tuning plan\n");
   std::fprintf(stderr, "  %-28s %lld (%lld truncated to %d tokens)\n", "training examples",
-               static_cast<long long>(p.n_train), static_cast<long long>(d.n_truncated), cfg.max_seq_length);
+               static_cast<long long>(p.n_train), static_cast<long long>(d.n_truncated),
+               cfg.hyperparameters.max_seq_length);
   std::fprintf(stderr, "  %-28s %lld\n", "validation examples", static_cast<long long>(p.n_validation));
   std::fprintf(stderr, "  %-28s %lld (%lld scored)\n", "tokens per epoch", static_cast<long long>(p.train_tokens),
                static_cast<long long>(p.scored_tokens));
   std::fprintf(stderr, "  %-28s %d x %lld steps = %lld (warmup %lld)\n", "epochs x steps", p.epochs,
                static_cast<long long>(p.steps_per_epoch), static_cast<long long>(p.total_steps),
                static_cast<long long>(p.warmup_steps));
-  std::fprintf(stderr, "  %-28s %g (%s)\n", "learning rate", p.learning_rate, lr_schedule_name(cfg.lr_scheduler));
-  std::fprintf(stderr, "  %-28s r=%d alpha=%g dropout=%g\n", "LoRA", cfg.adapter_size,
-               sft_lora_config(cfg).alpha, cfg.lora_dropout);
+  std::fprintf(stderr, "  %-28s %g (%s)\n", "learning rate", p.learning_rate,
+               lr_schedule_name(cfg.hyperparameters.lr_scheduler));
+  std::fprintf(stderr, "  %-28s r=%d alpha=%g dropout=%g\n", "LoRA", cfg.lora.rank, sft_lora_config(cfg).alpha,
+               cfg.lora.dropout);
   std::fprintf(stderr, "  %-28s %s (largest micro-batch %lld tokens)\n", "estimated peak memory",
                human_bytes(p.peak_memory_bytes).c_str(), static_cast<long long>(p.max_batch_tokens));
   std::fprintf(stderr, "  %-28s %s\n", "estimated time", human_seconds(p.estimated_seconds).c_str());
 }
 
-void run_tune_sft(SftConfig cfg) {
-  if (cfg.output_dir.empty())
-    cfg.output_dir = "tuned/" + (cfg.display_name.empty() ? std::string("sft-run") : cfg.display_name);
+// The model's tokenizer files, or none when the directory has none (then
+// only pre-tokenized data can be trained on).
+std::optional<ModelText> text_if_any(const std::string& model) {
+  if (dir_exists(model) && !file_exists(model + "/tokenizer.json")) return std::nullopt;
+  return model_text_load(model);
+}
+
+// Returns the exit status: 0, or 128 + the signal that interrupted the run.
+int run_tune_sft(SftConfig cfg) {
+  if (cfg.job.output.empty())
+    cfg.job.output = "tuned/" + (cfg.job.display_name.empty() ? std::string("sft-run") : cfg.job.display_name);
   sft_config_check(cfg);
-  Model m = model_load(cfg.source_model);
-  m.compute = {cfg.precision == "bf16" ? MatmulPrecision::Bf16 : MatmulPrecision::Exact, cfg.threads};
-  if (cfg.precision == "bf16") model_matrices_to_bf16(m);
-  ModelText text = model_text_load(cfg.source_model);
-  SftData data = sft_data_load(cfg, text, m.config.vocab);
+  Model m = model_load(cfg.job.source_model);
+  m.compute = {cfg.runtime.precision == "bf16" ? MatmulPrecision::Bf16 : MatmulPrecision::Exact,
+               cfg.runtime.threads.value_or(0)};
+  if (cfg.runtime.precision == "bf16") model_matrices_to_bf16(m);
+  const std::optional<ModelText> text = text_if_any(cfg.job.source_model);
+  SftData data = sft_data_load(cfg, text ? &*text : nullptr, m.config.vocab);
   SftPlan plan = sft_plan(m, data, cfg);
   print_plan(cfg, plan, data);
-  sft_check_memory(plan, cfg, cfg.max_memory_bytes > 0 ? cfg.max_memory_bytes : system_memory_available());
+  sft_check_memory(plan, cfg, cfg.runtime.max_memory_bytes ? *cfg.runtime.max_memory_bytes : system_memory_available());
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
   const bool tty = isatty(fileno(stderr));
@@ -86,15 +320,19 @@ void run_tune_sft(SftConfig cfg) {
       std::fprintf(stderr, "%sstep %lld  val_loss %.4f  val_acc %.3f\n", tty ? "\n" : "",
                    static_cast<long long>(p.step), *p.val_loss, *p.val_token_accuracy);
   };
-  SftResult r = sft_train(m, data, cfg, sft_format_of(text), cb);
+  SftResult r = sft_train(m, data, cfg, text ? sft_format_of(*text) : SftFormat{}, cb);
   if (tty) std::fprintf(stderr, "\n");
   std::printf("%s\n", nlohmann::json{{"status", train_status_name(r.status)}, {"steps", r.steps},
                                      {"final_loss", r.final_loss}, {"output", r.output_dir},
                                      {"checkpoint", r.last_checkpoint},
                                      {"best_val_loss", r.best_val_loss ? nlohmann::json(*r.best_val_loss) : nullptr},
                                      {"peak_rss_bytes", process_peak_rss()}}.dump().c_str());
-  if (r.status == TrainStatus::Interrupted)
-    std::fprintf(stderr, "interrupted: resume with --resume %s\n", r.last_checkpoint.c_str());
+  if (r.status != TrainStatus::Interrupted) return 0;
+  const int sig = g_signal.load() ? g_signal.load() : SIGTERM;
+  std::fprintf(stderr, "interrupted by %s at step %lld (checkpoint %s): resume with the same flags and --resume %s\n",
+               sig == SIGINT ? "SIGINT" : "SIGTERM", static_cast<long long>(r.steps), r.last_checkpoint.c_str(),
+               r.output_dir.c_str());
+  return 128 + sig;
 }
 
 struct DebugGradsOptions {
@@ -138,48 +376,37 @@ void run_debug_grads(const DebugGradsOptions& o) {
 void register_tune_commands(CLI::App& app) {
   auto* tune = app.add_subcommand("tune", "Fine-tune a model with LoRA adapters");
   tune->require_subcommand(1);
-  static SftConfig c;
-  static std::string scheduler = "cosine";
+  static SftArgs args;
   auto* s = tune->add_subcommand("sft", "Supervised tuning on prompt/response examples");
-  s->add_option("--source-model", c.source_model, "Base model directory or .gguf")->required();
-  s->add_option("--train", c.train_path, "Training data (JSONL; path, file:// or gs:// URI)")->required();
-  s->add_option("--validation", c.validation_path, "Validation data");
-  s->add_option("--output", c.output_dir, "Output directory (default tuned/<display name>)");
-  s->add_option("--tuned-model-display-name", c.display_name, "Name of the tuned model");
-  s->add_option("--epochs", c.epochs, "Passes over the data (default: from dataset size)");
-  s->add_option("--adapter-size", c.adapter_size, "LoRA rank (1, 4, 8, 16, ... up to 256)");
-  s->add_option("--learning-rate-multiplier", c.learning_rate_multiplier, "Scales the default learning rate 2e-4");
-  s->add_option("--lora-alpha", c.lora_alpha, "LoRA alpha (default 2 x rank)");
-  s->add_option("--lora-dropout", c.lora_dropout, "Dropout on the adapter input");
-  s->add_flag("--use-rslora", c.use_rslora, "Scale by alpha/sqrt(r) (rsLoRA)");
-  s->add_option("--target-modules", c.target_modules, "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj or all-linear")
-      ->delimiter(',');
-  s->add_option("--learning-rate", c.learning_rate, "Peak learning rate (overrides the multiplier)");
-  s->add_option("--batch-size", c.batch_size, "Examples per micro-batch");
-  s->add_option("--gradient-accumulation-steps", c.gradient_accumulation_steps, "Micro-batches per optimizer step");
-  s->add_option("--max-seq-length", c.max_seq_length, "Longer examples are truncated");
-  s->add_option("--warmup-ratio", c.warmup_ratio, "Fraction of steps warming up");
-  s->add_option("--lr-scheduler", scheduler, "cosine, linear or constant");
-  s->add_option("--weight-decay", c.weight_decay, "AdamW weight decay");
-  s->add_option("--max-grad-norm", c.max_grad_norm, "Global gradient-norm clip (0 = off)");
-  s->add_option("--eval-steps", c.eval_steps, "Evaluate every N steps (and at epoch ends)");
-  s->add_option("--save-steps", c.save_steps, "Checkpoint every N steps (and at epoch ends)");
-  s->add_option("--save-total-limit", c.save_total_limit, "Newest checkpoints kept (0 = all)");
-  s->add_option("--early-stopping-patience", c.early_stopping_patience, "Stop after K evaluations without improvement");
-  s->add_option("--seed", c.seed, "Seed for shuffling, initialization and dropout");
-  s->add_option("--max-steps", c.max_steps, "Stop after N optimizer steps");
-  s->add_option("--init-adapter", c.init_adapter, "Start from an existing PEFT adapter");
-  s->add_option("--resume", c.resume, "Resume from a checkpoint directory");
-  s->add_flag("--gradient-checkpointing", c.gradient_checkpointing, "Recompute activations to save memory");
-  s->add_flag("--packing", c.packing, "Pack examples into micro-batches of batch-size x max-seq-length tokens");
-  s->add_option("--threads", c.threads, "CPU threads (default: all cores)");
-  s->add_option("--precision", c.precision, "exact (fp32) or bf16 matrix products");
-  s->add_option_function<std::string>(
-      "--max-memory", [&c](const std::string& v) { c.max_memory_bytes = parse_byte_size(v, "--max-memory"); },
-      "Refuse runs estimated above this (e.g. 8G; default: the memory available)");
+  const auto& flags = sft_flags();
+  args.values.resize(flags.size());
+  args.switches.assign(flags.size(), 0);
+  for (size_t i = 0; i < flags.size(); i++) {
+    const SftFlag& f = flags[i];
+    const std::string help = std::string(f.help) + (f.shown_default.empty() ? "" : " [default: " + f.shown_default + "]");
+    if (f.is_switch) {
+      s->add_flag(f.flag, args.switches[i], help);
+    } else {
+      s->add_option(f.flag, args.values[i], help)
+          ->expected(1)
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+          ->type_name("VALUE");
+    }
+  }
   s->callback([] {
-    c.lr_scheduler = lr_schedule_parse(scheduler);
-    run_tune_sft(c);
+    try {
+      const SftConfig c = bind_sft_flags(args);
+      if (c.job.source_model.empty()) throw Error("--source-model", "is required");
+      if (c.job.train.empty()) throw Error("--train", "is required");
+      const int status = run_tune_sft(c);
+      if (status != 0) {
+        std::fflush(stdout);
+        std::fflush(stderr);
+        std::exit(status);
+      }
+    } catch (const Error& e) {
+      throw error_with_flags(e);
+    }
   });
 
   static std::string merge_model, merge_adapter, merge_out;

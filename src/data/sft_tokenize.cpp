@@ -124,12 +124,23 @@ size_t TokenizedExample::n_scored() const {
   return size_t(std::count_if(labels.begin(), labels.end(), [](int32_t l) { return l != kLabelIgnore; }));
 }
 
-TokenizedExample sft_tokenize(const Example& e, const ModelText& m, int max_seq_length) {
+TokenizedExample sft_tokenize_ids(const Example& e, int max_seq_length) {
+  if (e.format != Format::TokensSft)
+    throw Error(ErrorKind::DataError, "line " + std::to_string(e.line), "not a pre-tokenized (input_ids, labels) example");
   TokenizedExample out;
-  if (e.format == Format::TokensSft) {
-    out.input_ids = e.input_ids;
-    out.labels = e.labels;
-  } else {
+  out.input_ids = e.input_ids;
+  out.labels = e.labels;
+  out.n_tokens_full = out.input_ids.size();
+  truncate_to(out.input_ids, max_seq_length, out.truncated);
+  bool ignored = false;
+  truncate_to(out.labels, max_seq_length, ignored);
+  return out;
+}
+
+TokenizedExample sft_tokenize(const Example& e, const ModelText& m, int max_seq_length) {
+  if (e.format == Format::TokensSft) return sft_tokenize_ids(e, max_seq_length);
+  TokenizedExample out;
+  {
     if (e.task() == Task::Preference)
       throw Error(ErrorKind::DataError, "line " + std::to_string(e.line), "a preference example cannot be tokenized for SFT");
     std::string full = render(m, e.turns, false);

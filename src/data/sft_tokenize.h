@@ -43,6 +43,9 @@ struct TokenizedExample {
 // max_seq_length <= 0: no limit; else input_ids keeps the first
 // max_seq_length tokens.
 TokenizedExample sft_tokenize(const Example& e, const ModelText& model, int max_seq_length);
+// The same for a pre-tokenized (input_ids, labels) example, which needs no
+// tokenizer; throws Error for any other format.
+TokenizedExample sft_tokenize_ids(const Example& e, int max_seq_length);
 
 struct TokenizedPreference {
   std::vector<int32_t> prompt_ids;    // the prompt with the generation prompt

@@ -38,7 +38,7 @@ void checkpoint_save(const std::string& dir, const LoraAdapter& adapter, const A
 }
 
 void checkpoint_load(const std::string& dir, const ModelConfig& mc, LoraAdapter& adapter, AdamWState& opt,
-                     TrainState& st) {
+                     TrainState& st, nlohmann::json* run_config) {
   const std::string state_path = dir + "/trainer_state.json";
   if (!file_exists(state_path))
     throw Error(ErrorKind::NotFound, dir, "not a training checkpoint (trainer_state.json is missing)",
@@ -54,6 +54,7 @@ void checkpoint_load(const std::string& dir, const ModelConfig& mc, LoraAdapter&
     st.evals_without_improvement = j.at("evals_without_improvement").get<int>();
     st.seed = j.at("seed").get<uint64_t>();
     opt.step = j.at("optimizer_step").get<int64_t>();
+    if (run_config) *run_config = j.value("run_config", nlohmann::json::object());
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorKind::DataError, state_path, std::string("invalid trainer state: ") + e.what());
   }

@@ -35,8 +35,9 @@ void checkpoint_save(const std::string& dir, const LoraAdapter& adapter, const A
                      const TrainState& state, const nlohmann::json& run_config);
 
 // Restores adapter (shaped for `model_config`), optimizer state and train
-// state; throws Error naming the file when anything is missing or mismatched.
+// state, and the run configuration it was saved with when `run_config` is
+// given; throws Error naming the file when anything is missing or mismatched.
 void checkpoint_load(const std::string& dir, const ModelConfig& model_config, LoraAdapter& adapter,
-                     AdamWState& opt, TrainState& state);
+                     AdamWState& opt, TrainState& state, nlohmann::json* run_config = nullptr);
 
 }  // namespace loam

@@ -7,7 +7,7 @@
 namespace loam {
 namespace {
 
-std::vector<SftSequence> load_split(const std::string& uri, const SftConfig& cfg, const ModelText& text,
+std::vector<SftSequence> load_split(const std::string& uri, const SftConfig& cfg, const ModelText* text,
                                     int32_t vocab, int64_t& n_truncated) {
   DatasetOptions opt;
   opt.vocab_size = vocab;
@@ -18,8 +18,13 @@ std::vector<SftSequence> load_split(const std::string& uri, const SftConfig& cfg
   out.reserve(d.examples.size());
   for (const Example& e : d.examples) {
     TokenizedExample t;
+    if (!text && !format_is_pretokenized(e.format))
+      throw Error(ErrorKind::DataError, d.report.path + ":" + std::to_string(e.line),
+                  "a text example needs the model's tokenizer, and " + cfg.job.source_model + " has no tokenizer.json",
+                  "add the model's tokenizer files, or use pre-tokenized data (input_ids, labels)");
     try {
-      t = sft_tokenize(e, text, cfg.max_seq_length);
+      t = text ? sft_tokenize(e, *text, cfg.hyperparameters.max_seq_length)
+               : sft_tokenize_ids(e, cfg.hyperparameters.max_seq_length);
     } catch (const Error& err) {
       throw Error(ErrorKind::DataError, d.report.path + ":" + std::to_string(e.line), err.what());
     }
@@ -33,11 +38,11 @@ std::vector<SftSequence> load_split(const std::string& uri, const SftConfig& cfg
 
 }  // namespace
 
-SftData sft_data_load(const SftConfig& cfg, const ModelText& text, int32_t vocab) {
+SftData sft_data_load(const SftConfig& cfg, const ModelText* text, int32_t vocab) {
   SftData d;
-  d.train = load_split(cfg.train_path, cfg, text, vocab, d.n_truncated);
+  d.train = load_split(cfg.job.train, cfg, text, vocab, d.n_truncated);
   int64_t ignored = 0;
-  if (!cfg.validation_path.empty()) d.validation = load_split(cfg.validation_path, cfg, text, vocab, ignored);
+  if (!cfg.job.validation.empty()) d.validation = load_split(cfg.job.validation, cfg, text, vocab, ignored);
   return d;
 }
 

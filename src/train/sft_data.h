@@ -11,7 +11,9 @@
 namespace loam {
 
 // Throws Error listing the first problems ("FILE:LINE:FIELD: message").
-SftData sft_data_load(const SftConfig& cfg, const ModelText& text, int32_t vocab_size);
+// `text` may be null for a model without tokenizer files: pre-tokenized data
+// (input_ids/labels) needs none, and text examples are refused naming the line.
+SftData sft_data_load(const SftConfig& cfg, const ModelText* text, int32_t vocab_size);
 
 // The formatting a run trains with (template text, eos ids, special tokens).
 SftFormat sft_format_of(const ModelText& text);

@@ -11,12 +11,14 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/system.h"
+#include "core/uri.h"
 #include "kernels/threading.h"
 #include "model/lora.h"
-#include "model/lora_gguf.h"
 #include "model/transformer_train.h"
 #include "train/checkpoint.h"
+#include "train/data_hash.h"
 #include "train/optimizer.h"
+#include "train/run_dir.h"
 
 namespace loam {
 
@@ -55,20 +57,20 @@ std::vector<MicroBatch> epoch_batches(const std::vector<SftSequence>& data, cons
   std::vector<int64_t> order(data.size());
   for (size_t i = 0; i < order.size(); i++) order[i] = static_cast<int64_t>(i);
   if (shuffle) {
-    std::mt19937_64 rng(mix(cfg.seed, static_cast<uint64_t>(epoch) + 1));
+    std::mt19937_64 rng(mix(cfg.hyperparameters.seed, static_cast<uint64_t>(epoch) + 1));
     for (size_t i = order.size(); i > 1; i--) {  // Fisher-Yates with our own draw: portable across libraries
       size_t j = static_cast<size_t>(rng() % i);
       std::swap(order[i - 1], order[j]);
     }
   }
   std::vector<MicroBatch> out;
-  const int64_t budget = static_cast<int64_t>(cfg.batch_size) * cfg.max_seq_length;
+  const int64_t budget = static_cast<int64_t>(cfg.hyperparameters.batch_size) * cfg.hyperparameters.max_seq_length;
   MicroBatch cur;
   int64_t cur_tokens = 0;
   for (int64_t idx : order) {
     const int64_t n = static_cast<int64_t>(data[idx].input_ids.size());
-    const bool full = cfg.packing ? (cur_tokens + n > budget && !cur.empty())
-                                  : static_cast<int>(cur.size()) == cfg.batch_size;
+    const bool full = cfg.hyperparameters.packing ? (cur_tokens + n > budget && !cur.empty())
+                                  : static_cast<int>(cur.size()) == cfg.hyperparameters.batch_size;
     if (full) {
       out.push_back(std::move(cur));
       cur.clear();
@@ -120,53 +122,6 @@ int64_t lora_param_count(const ModelConfig& c, const LoraConfig& lc) {
   return n * c.n_layers;
 }
 
-nlohmann::json config_json(const SftConfig& c) {
-  return {{"source_model", c.source_model}, {"train", c.train_path}, {"validation", c.validation_path},
-          {"epochs", c.epochs}, {"adapter_size", c.adapter_size}, {"lora_alpha", c.lora_alpha},
-          {"lora_dropout", c.lora_dropout}, {"use_rslora", c.use_rslora}, {"target_modules", c.target_modules},
-          {"learning_rate", c.learning_rate}, {"learning_rate_multiplier", c.learning_rate_multiplier},
-          {"batch_size", c.batch_size}, {"gradient_accumulation_steps", c.gradient_accumulation_steps},
-          {"max_seq_length", c.max_seq_length}, {"warmup_ratio", c.warmup_ratio},
-          {"lr_scheduler", lr_schedule_name(c.lr_scheduler)}, {"weight_decay", c.weight_decay},
-          {"max_grad_norm", c.max_grad_norm}, {"eval_steps", c.eval_steps}, {"save_steps", c.save_steps}, {"save_total_limit", c.save_total_limit},
-          {"early_stopping_patience", c.early_stopping_patience}, {"seed", c.seed}, {"max_steps", c.max_steps},
-          {"init_adapter", c.init_adapter}, {"gradient_checkpointing", c.gradient_checkpointing},
-          {"packing", c.packing}, {"precision", c.precision}, {"display_name", c.display_name}};
-}
-
-// Keeps metrics.jsonl lines up to `step` (a resumed run rewrites the rest).
-void metrics_truncate(const std::string& path, int64_t step) {
-  if (!file_exists(path)) return;
-  std::ifstream in(path);
-  std::string line, kept;
-  while (std::getline(in, line)) {
-    try {
-      if (nlohmann::json::parse(line).at("step").get<int64_t>() <= step) kept += line + "\n";
-    } catch (const std::exception&) {
-      break;  // a torn last line from a crash
-    }
-  }
-  file_write_atomic(path, kept);
-}
-
-// Keeps the `keep` newest step-N checkpoints (0 = all); the one just written
-// is always among them.
-void checkpoints_prune(const std::string& dir, int keep) {
-  if (keep <= 0) return;
-  std::vector<std::pair<int64_t, fs::path>> found;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    const std::string name = e.path().filename().string();
-    if (!e.is_directory() || name.rfind("step-", 0) != 0 || name.find(".tmp") != std::string::npos) continue;
-    try {
-      found.emplace_back(std::stoll(name.substr(5)), e.path());
-    } catch (const std::exception&) {
-    }
-  }
-  std::sort(found.begin(), found.end());
-  std::error_code ec;
-  for (size_t i = 0; i + static_cast<size_t>(keep) < found.size(); i++) fs::remove_all(found[i].second, ec);
-}
-
 }  // namespace
 
 int64_t sft_peak_memory_bytes(const ModelConfig& c, int64_t weight_bytes, int64_t max_batch_tokens,
@@ -176,7 +131,7 @@ int64_t sft_peak_memory_bytes(const ModelConfig& c, int64_t weight_bytes, int64_
   const int64_t H = c.hidden, I = c.intermediate, Q = c.q_dim(), KV = c.kv_dim();
   const LoraConfig lc = sft_lora_config(cfg);
   const int64_t per_layer_token = 4 * (9 * H + 3 * I + 3 * Q + 3 * KV + 2 * c.n_heads + 14 * lc.rank);
-  const int64_t act = cfg.gradient_checkpointing
+  const int64_t act = cfg.runtime.gradient_checkpointing
                           ? 4 * H * c.n_layers * max_batch_tokens + per_layer_token * max_batch_tokens
                           : per_layer_token * c.n_layers * max_batch_tokens;
   const int64_t head_rows = std::min(loss_head_chunk_rows(c.vocab), max_batch_tokens);
@@ -200,11 +155,11 @@ SftPlan sft_plan(const Model& m, const SftData& data, const SftConfig& cfg) {
     for (int64_t i : mb) n += static_cast<int64_t>(data.train[i].input_ids.size());
     p.max_batch_tokens = std::max(p.max_batch_tokens, n);
   }
-  p.steps_per_epoch = (static_cast<int64_t>(batches.size()) + cfg.gradient_accumulation_steps - 1) /
-                      cfg.gradient_accumulation_steps;
+  p.steps_per_epoch = (static_cast<int64_t>(batches.size()) + cfg.hyperparameters.gradient_accumulation_steps - 1) /
+                      cfg.hyperparameters.gradient_accumulation_steps;
   p.total_steps = p.steps_per_epoch * p.epochs;
-  if (cfg.max_steps > 0) p.total_steps = std::min(p.total_steps, cfg.max_steps);
-  p.warmup_steps = static_cast<int64_t>(std::ceil(cfg.warmup_ratio * static_cast<double>(p.total_steps)));
+  if (cfg.hyperparameters.max_steps) p.total_steps = std::min(p.total_steps, *cfg.hyperparameters.max_steps);
+  p.warmup_steps = static_cast<int64_t>(std::ceil(cfg.hyperparameters.warmup_ratio * static_cast<double>(p.total_steps)));
   p.learning_rate = sft_learning_rate(cfg);
   p.peak_memory_bytes = sft_peak_memory_bytes(c, model_weight_bytes(m), p.max_batch_tokens, cfg);
   // Time: about 4 FLOPs per matmul parameter per token (forward and backward
@@ -213,7 +168,7 @@ SftPlan sft_plan(const Model& m, const SftData& data, const SftConfig& cfg) {
   // GFLOP/s exact, 194 bf16; docs/PERFORMANCE.md), scaled by the threads.
   const double flops_per_token = 4.0 * static_cast<double>(model_param_count(m));
   const int threads = m.compute.threads > 0 ? m.compute.threads : kernels_threads();
-  const double flops_per_s = (cfg.precision == "bf16" ? 160e9 : 100e9) * threads / 2.0;
+  const double flops_per_s = (cfg.runtime.precision == "bf16" ? 160e9 : 100e9) * threads / 2.0;
   const double tokens = static_cast<double>(p.train_tokens) * p.epochs *
                         (static_cast<double>(p.total_steps) / std::max<int64_t>(1, p.steps_per_epoch * p.epochs));
   p.estimated_seconds = tokens * flops_per_token / flops_per_s;
@@ -222,75 +177,45 @@ SftPlan sft_plan(const Model& m, const SftData& data, const SftConfig& cfg) {
 
 void sft_check_memory(const SftPlan& plan, const SftConfig& cfg, int64_t limit_bytes) {
   if (limit_bytes <= 0 || plan.peak_memory_bytes <= limit_bytes) return;
-  const std::string limit = human_bytes(limit_bytes) + (cfg.max_memory_bytes > 0 ? " (--max-memory)" : " available");
+  const SftHyperparameters& h = cfg.hyperparameters;
+  const std::string limit = human_bytes(limit_bytes) + (cfg.runtime.max_memory_bytes ? " (runtime.max_memory)" : " available");
   std::string hint = "to need less: ";
-  if (!cfg.gradient_checkpointing) hint += "--gradient-checkpointing, ";
-  hint += "a shorter --max-seq-length (now " + std::to_string(cfg.max_seq_length) + ")";
-  if (cfg.batch_size > 1) hint += ", a smaller --batch-size (now " + std::to_string(cfg.batch_size) + ")";
-  if (cfg.packing) hint += ", or no --packing";
+  if (!cfg.runtime.gradient_checkpointing) hint += "runtime.gradient_checkpointing, ";
+  hint += "a shorter hyperparameters.max_seq_length (now " + std::to_string(h.max_seq_length) + ")";
+  if (h.batch_size > 1) hint += ", a smaller hyperparameters.batch_size (now " + std::to_string(h.batch_size) + ")";
+  if (h.packing) hint += ", or no hyperparameters.packing";
   throw Error(ErrorKind::ResourceExhausted, "tune sft",
               "the run needs about " + human_bytes(plan.peak_memory_bytes) + " of memory (largest micro-batch " +
                   std::to_string(plan.max_batch_tokens) + " tokens) but the limit is " + limit,
               hint);
 }
 
-SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, const SftFormat& format,
-                    const TrainCallbacks& cb) {
+SftResult sft_train_loop(const Model& m, const SftData& data, const SftConfig& cfg, LoraAdapter& lora,
+                         AdamWState& opt, TrainState& st, const std::vector<const TrainCallbacks*>& sinks,
+                         const std::atomic<bool>* stop) {
   using clock = std::chrono::steady_clock;
-  sft_config_check(cfg);
-  if (data.train.empty()) throw Error(ErrorKind::DataError, cfg.train_path, "no training examples");
-  const ModelConfig& c = m.config;
+  const SftHyperparameters& h = cfg.hyperparameters;
   const SftPlan plan = sft_plan(m, data, cfg);
-  const std::string out = cfg.output_dir;
-  fs::create_directories(out + "/checkpoints");
+  const EvalStrategy eval_strategy = sft_eval_strategy(cfg);
   auto log = [&](const std::string& s) {
-    if (cb.on_log) cb.on_log(s);
+    for (const TrainCallbacks* cb : sinks)
+      if (cb->on_log) cb->on_log(s);
   };
-
-  // --- state: fresh, continued from an adapter, or resumed from a checkpoint ---
-  LoraConfig lc = sft_lora_config(cfg);
-  LoraAdapter lora;
-  AdamWState opt;
-  TrainState st;
-  st.seed = cfg.seed;
-  if (!cfg.resume.empty()) {
-    checkpoint_load(cfg.resume, c, lora, opt, st);
-    if (st.seed != cfg.seed) throw Error(ErrorKind::FailedPrecondition, "--seed", "differs from the checkpoint's seed (" + std::to_string(st.seed) + ")");
-    log("resumed from " + cfg.resume + " at step " + std::to_string(st.global_step));
-  } else {
-    if (!cfg.init_adapter.empty()) {
-      lora = lora_load(cfg.init_adapter, c);
-      lora.config.dropout = lc.dropout;
-      log("continuing from adapter " + cfg.init_adapter + " (rank " + std::to_string(lora.config.rank) + ")");
-    } else {
-      lora = lora_init(c, lc, mix(cfg.seed, 0xada9));
-    }
-    opt = adamw_init(lora);
-  }
-  lora.config.base_model = cfg.source_model;
-  const std::string metrics_path = out + "/metrics.jsonl";
-  if (!cfg.resume.empty()) metrics_truncate(metrics_path, st.global_step);
-  else file_write_atomic(metrics_path, "");
-  std::FILE* metrics = std::fopen(metrics_path.c_str(), "ab");
-  if (!metrics) throw Error(ErrorKind::Internal, metrics_path, "cannot open for writing");
-  struct Closer {
-    std::FILE* f;
-    ~Closer() { std::fclose(f); }
-  } closer{metrics};
-
-  const AdamWConfig adam{0.9f, 0.999f, 1e-8f, cfg.weight_decay};
-  const nlohmann::json run_cfg = config_json(cfg);
+  const AdamWConfig adam{0.9f, 0.999f, 1e-8f, h.weight_decay};
   LoraAdapter grads = lora_zeros_like(lora);
   TrainWorkspace workspace;  // activations reused from step to step
   SftResult res;
-  res.output_dir = out;
-  auto save_checkpoint = [&](const char* why) {
-    const std::string dir = out + "/checkpoints/step-" + std::to_string(st.global_step);
-    checkpoint_save(dir, lora, opt, st, run_cfg);
-    file_write_atomic(out + "/checkpoints/latest", dir + "\n");
-    res.last_checkpoint = dir;
-    checkpoints_prune(out + "/checkpoints", cfg.save_total_limit);
-    log(std::string("checkpoint ") + dir + " (" + why + ")");
+  res.output_dir = cfg.job.output;
+  auto checkpoint = [&](const std::string& why) {
+    TrainCheckpoint c;
+    c.step = st.global_step;
+    c.reason = why;
+    c.adapter = &lora;
+    c.optimizer = &opt;
+    c.state = &st;
+    for (const TrainCallbacks* cb : sinks)
+      if (cb->on_checkpoint) cb->on_checkpoint(c);
+    log("checkpoint at step " + std::to_string(st.global_step) + " (" + why + ")");
   };
   // Returns true when early stopping triggers.
   auto run_eval = [&](TrainProgress& p) {
@@ -298,34 +223,48 @@ SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, c
     EvalResult e = evaluate(m, lora, data.validation, cfg, workspace);
     p.val_loss = e.loss;
     p.val_token_accuracy = e.accuracy;
-    if (st.best_step < 0 || e.loss < st.best_val_loss) {
+    TrainEvaluation ev;
+    ev.step = st.global_step;
+    ev.loss = e.loss;
+    ev.token_accuracy = e.accuracy;
+    ev.best = st.best_step < 0 || e.loss < st.best_val_loss;
+    if (ev.best) {
       st.best_val_loss = e.loss;
       st.best_step = st.global_step;
       st.evals_without_improvement = 0;
-      lora_save(out + "/best", lora);
-      log("validation loss " + std::to_string(e.loss) + " (best so far, saved to " + out + "/best)");
     } else {
       st.evals_without_improvement++;
+    }
+    ev.best_step = st.best_step;
+    ev.best_loss = st.best_val_loss;
+    for (const TrainCallbacks* cb : sinks)
+      if (cb->on_evaluation) cb->on_evaluation(ev);
+    if (ev.best) {
+      for (const TrainCallbacks* cb : sinks)
+        if (cb->on_best) cb->on_best(st.global_step, e.loss, lora);
+      log("validation loss " + std::to_string(e.loss) + " (best so far)");
+    } else {
       log("validation loss " + std::to_string(e.loss) + " (best " + std::to_string(st.best_val_loss) + " at step " +
           std::to_string(st.best_step) + ")");
     }
-    return cfg.early_stopping_patience > 0 && st.evals_without_improvement >= cfg.early_stopping_patience;
+    return h.early_stopping_patience > 0 && st.evals_without_improvement >= h.early_stopping_patience;
   };
 
   const auto t_start = clock::now();
+  const int64_t first_step = st.global_step;  // steps done by an earlier process do not count for the ETA
   const float base_lr = plan.learning_rate;
   bool stop_early = false;
   TrainStepOptions step_opt;
-  step_opt.dropout = lc.dropout;
-  step_opt.gradient_checkpointing = cfg.gradient_checkpointing;
+  step_opt.dropout = cfg.lora.dropout;
+  step_opt.gradient_checkpointing = cfg.runtime.gradient_checkpointing;
   for (; st.epoch < plan.epochs && !stop_early; st.epoch++, st.step_in_epoch = 0) {
     const std::vector<MicroBatch> batches = epoch_batches(data.train, cfg, st.epoch, /*shuffle=*/true);
-    const int64_t accum = cfg.gradient_accumulation_steps;
+    const int64_t accum = h.gradient_accumulation_steps;
     const int64_t steps = (static_cast<int64_t>(batches.size()) + accum - 1) / accum;
     for (; st.step_in_epoch < steps; ) {
       if (st.global_step >= plan.total_steps) break;
-      if (cb.stop && cb.stop->load()) {
-        save_checkpoint("interrupted");
+      if (stop && stop->load()) {
+        checkpoint("interrupted");
         res.status = TrainStatus::Interrupted;
         res.steps = st.global_step;
         return res;
@@ -350,21 +289,28 @@ SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, c
         }
       LossStats step_stats;
       for (size_t i = 0; i < mbs.size(); i++) {
-        step_opt.dropout_seed = mix(mix(cfg.seed, static_cast<uint64_t>(st.global_step) + 1), i);
+        step_opt.dropout_seed = mix(mix(h.seed, static_cast<uint64_t>(st.global_step) + 1), i);
         LossStats s = model_train_step(m, lora, grads, mbs[i], scored > 0 ? 1.0f / static_cast<float>(scored) : 0.0f,
                                        step_opt, &workspace);
         step_stats.loss_sum += s.loss_sum;
         step_stats.n_scored += s.n_scored;
         step_stats.n_correct += s.n_correct;
       }
-      // 3. Clip, schedule, AdamW.
-      const double norm = grad_clip(grads, cfg.max_grad_norm);
-      const float lr = static_cast<float>(base_lr * lr_multiplier(cfg.lr_scheduler, st.global_step, plan.total_steps,
+      // 3. Clip, schedule, AdamW; a non-finite loss or gradient stops the run
+      //    before it reaches the adapter (the last checkpoint stays good).
+      const double norm = grad_clip(grads, h.max_grad_norm);
+      if (!std::isfinite(step_stats.loss_sum) || !std::isfinite(norm))
+        throw Error(ErrorKind::FailedPrecondition, "step " + std::to_string(st.global_step + 1),
+                    std::string("the ") + (std::isfinite(step_stats.loss_sum) ? "gradient norm" : "loss") +
+                        " is not finite (" + std::to_string(std::isfinite(step_stats.loss_sum) ? norm : step_stats.loss_sum) +
+                        "); training stopped",
+                    "a lower hyperparameters.learning_rate, or check job.init_adapter for NaN/Inf weights");
+      const float lr = static_cast<float>(base_lr * lr_multiplier(h.lr_scheduler, st.global_step, plan.total_steps,
                                                                   plan.warmup_steps));
       adamw_step(lora, grads, opt, adam, lr);
       st.global_step++;
       st.step_in_epoch++;
-      // 4. Log, evaluate, checkpoint.
+      // 4. Report, evaluate, checkpoint.
       const double dt = std::chrono::duration<double>(clock::now() - t0).count();
       TrainProgress p;
       p.step = st.global_step;
@@ -375,37 +321,32 @@ SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, c
       p.token_accuracy = step_stats.n_scored ? static_cast<double>(step_stats.n_correct) / step_stats.n_scored : 0.0;
       p.learning_rate = lr;
       p.grad_norm = norm;
+      p.tokens = tokens;
       p.tokens_per_s = dt > 0 ? static_cast<double>(tokens) / dt : 0.0;
-      p.elapsed_s = std::chrono::duration<double>(clock::now() - t_start).count();
       const bool epoch_end = st.step_in_epoch == steps || st.global_step == plan.total_steps;
-      if ((cfg.eval_steps > 0 && st.global_step % cfg.eval_steps == 0) || epoch_end) stop_early = run_eval(p);
+      const bool eval_due = eval_strategy == EvalStrategy::Steps ? st.global_step % h.eval_steps == 0
+                            : eval_strategy == EvalStrategy::Epoch ? epoch_end
+                                                                   : false;
+      if (eval_due) stop_early = run_eval(p);
       res.final_loss = p.loss;
-      nlohmann::json line = {{"step", p.step}, {"epoch", p.epoch_progress}, {"learning_rate", p.learning_rate},
-                             {"loss", p.loss}, {"token_accuracy", p.token_accuracy}, {"grad_norm", p.grad_norm},
-                             {"tokens", tokens}, {"tokens_per_s", p.tokens_per_s}};
-      if (p.val_loss) {
-        line["val_loss"] = *p.val_loss;
-        line["val_token_accuracy"] = *p.val_token_accuracy;
-      }
-      std::string text = line.dump() + "\n";
-      std::fwrite(text.data(), 1, text.size(), metrics);
-      std::fflush(metrics);
-      const double per_step = p.elapsed_s / std::max<int64_t>(1, st.global_step);
+      p.elapsed_s = std::chrono::duration<double>(clock::now() - t_start).count();
+      const double per_step = p.elapsed_s / static_cast<double>(std::max<int64_t>(1, st.global_step - first_step));
       p.eta_s = per_step * static_cast<double>(plan.total_steps - st.global_step);
-      if (cb.on_step) cb.on_step(p);
-      if ((cfg.save_steps > 0 && st.global_step % cfg.save_steps == 0) || epoch_end || stop_early) {
+      for (const TrainCallbacks* cb : sinks)
+        if (cb->on_step) cb->on_step(p);
+      if ((h.save_steps > 0 && st.global_step % h.save_steps == 0) || epoch_end || stop_early) {
         if (epoch_end) {  // the checkpoint resumes at the start of the next epoch
           st.epoch++;
           st.step_in_epoch = 0;
-          save_checkpoint(stop_early ? "early stop" : "epoch end");
+          checkpoint(stop_early ? "early stop" : "epoch end");
           st.epoch--;
           st.step_in_epoch = steps;
         } else {
-          save_checkpoint(stop_early ? "early stop" : "save steps");
+          checkpoint(stop_early ? "early stop" : "save steps");
         }
       }
       if (stop_early) {
-        log("early stopping: no improvement in " + std::to_string(cfg.early_stopping_patience) + " evaluations");
+        log("early stopping: no improvement in " + std::to_string(h.early_stopping_patience) + " evaluations");
         break;
       }
     }
@@ -415,32 +356,88 @@ SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, c
     }
   }
 
-  // --- outputs: adapter (PEFT + GGUF), formatting for serving, summary ---
-  lora_save(out, lora);
-  adapter_gguf_write(out + "/adapter.gguf", lora, c);
-  nlohmann::json fmt = {{"chat_template", format.chat_template}, {"eos_token_ids", format.eos_ids},
-                        {"bos_token", format.bos_token}, {"eos_token", format.eos_token},
-                        {"base_model", cfg.source_model}};
-  file_write_atomic(out + "/training_format.json", fmt.dump(2) + "\n");
-  if (!format.chat_template.empty()) file_write_atomic(out + "/chat_template.jinja", format.chat_template);
   res.status = stop_early ? TrainStatus::EarlyStopped : TrainStatus::Completed;
   res.steps = st.global_step;
   if (st.best_step >= 0) {
     res.best_val_loss = st.best_val_loss;
     res.best_step = st.best_step;
   }
-  nlohmann::json summary = {
-      {"status", train_status_name(res.status)}, {"display_name", cfg.display_name}, {"steps", res.steps},
-      {"epochs", plan.epochs}, {"train_examples", plan.n_train}, {"validation_examples", plan.n_validation},
-      {"truncated_examples", data.n_truncated}, {"train_tokens", plan.train_tokens},
-      {"scored_tokens", plan.scored_tokens}, {"final_loss", res.final_loss},
-      {"best_val_loss", res.best_val_loss ? nlohmann::json(*res.best_val_loss) : nlohmann::json(nullptr)},
-      {"best_step", res.best_step}, {"learning_rate", plan.learning_rate},
-      {"seconds", std::chrono::duration<double>(clock::now() - t_start).count()},
-      {"estimated_peak_memory_bytes", plan.peak_memory_bytes}, {"peak_rss_bytes", process_peak_rss()},
-      {"config", run_cfg},
-  };
-  file_write_atomic(out + "/summary.json", summary.dump(2) + "\n");
+  TrainFinished f;
+  f.result = &res;
+  f.plan = &plan;
+  f.adapter = &lora;
+  f.seconds = std::chrono::duration<double>(clock::now() - t_start).count();
+  for (const TrainCallbacks* cb : sinks)
+    if (cb->on_finished) cb->on_finished(f);
+  return res;
+}
+
+SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, const SftFormat& format,
+                    const TrainCallbacks& cb) {
+  // --- validate every input before anything is created ---
+  sft_config_check(cfg);
+  if (data.train.empty()) throw Error(ErrorKind::DataError, cfg.job.train, "no training examples");
+  const ModelConfig& c = m.config;
+  const std::string out = cfg.job.output;
+  if (out.empty()) throw Error("job.output", "is required");
+  SftDataHashes hashes;
+  hashes.train_sha256 = file_sha256(uri_resolve(cfg.job.train));
+  if (!cfg.job.validation.empty()) hashes.validation_sha256 = file_sha256(uri_resolve(cfg.job.validation));
+
+  // The state: fresh, continued from an adapter, or resumed from a checkpoint.
+  const LoraConfig lc = sft_lora_config(cfg);
+  LoraAdapter lora;
+  AdamWState opt;
+  TrainState st;
+  st.seed = cfg.hyperparameters.seed;
+  std::string resume_dir;
+  nlohmann::json run_cfg;
+  if (!cfg.job.resume.empty()) {
+    resume_dir = sft_resume_checkpoint(cfg.job.resume);
+    nlohmann::json saved;
+    checkpoint_load(resume_dir, c, lora, opt, st, &saved);
+    run_cfg = sft_run_config_json(cfg, lora.config.rank, hashes);
+    // With an --init-adapter the adapter's own rank is the run's.
+    const int rank_now = cfg.job.init_adapter.empty() ? cfg.lora.rank : lora.config.rank;
+    nlohmann::json now = sft_run_config_json(cfg, rank_now, hashes);
+    sft_resume_check(saved, now, cfg.job.resume_allow);
+    if (st.seed != cfg.hyperparameters.seed)
+      throw Error(ErrorKind::FailedPrecondition, "hyperparameters.seed",
+                  "differs from the checkpoint's seed (" + std::to_string(st.seed) + ")");
+  } else {
+    if (!cfg.job.init_adapter.empty()) {
+      try {
+        lora = lora_load(cfg.job.init_adapter, c);
+      } catch (const Error& e) {
+        throw Error(e.kind(), "job.init_adapter", e.where() + ": " + e.message(), e.hint());
+      }
+      lora.config.dropout = lc.dropout;
+    } else {
+      lora = lora_init(c, lc, mix(cfg.hyperparameters.seed, 0xada9));
+    }
+    opt = adamw_init(lora);
+    run_cfg = sft_run_config_json(cfg, lora.config.rank, hashes);
+  }
+  lora.config.base_model = cfg.job.source_model;
+  sft_output_check(out, resume_dir, cfg.job.overwrite_output);
+
+  // --- the run: the directory writer first, then the caller's sinks ---
+  SftRunWriter writer(out, c, cfg, format, data, run_cfg);
+  writer.begin(!resume_dir.empty(), st.global_step);
+  if (!resume_dir.empty())
+    if (cb.on_log) cb.on_log("resumed from " + resume_dir + " at step " + std::to_string(st.global_step));
+  if (resume_dir.empty() && !cfg.job.init_adapter.empty() && cb.on_log)
+    cb.on_log("continuing from adapter " + cfg.job.init_adapter + " (rank " + std::to_string(lora.config.rank) + ")");
+  SftResult res;
+  try {
+    res = sft_train_loop(m, data, cfg, lora, opt, st, {&writer.callbacks(), &cb}, cb.stop);
+  } catch (const Error& e) {
+    const std::string last = writer.last_checkpoint().empty() ? resume_dir : writer.last_checkpoint();
+    const std::string kept = last.empty() ? "no checkpoint was written" : "the last good checkpoint is " + last;
+    throw Error(e.kind(), e.where(), e.message() + "; " + kept, e.hint());
+  }
+  res.output_dir = out;
+  res.last_checkpoint = writer.last_checkpoint();
   return res;
 }
 

@@ -2,10 +2,12 @@
 // bottom (batch, forward, loss, backward, accumulate, clip, step, schedule,
 // log, evaluate, checkpoint).
 //
-// The trainer never prints or exits: it reports through callbacks and
-// returns a result; the CLI or the job runner decides what to show and
-// persist. Interruption: when *stop becomes true the trainer finishes the
-// current optimizer step, writes a checkpoint and returns Interrupted.
+// The loop never prints, exits or writes files: it reports through callbacks
+// (steps, evaluations, checkpoints due, a new best adapter, the end) and
+// returns a result; the run-directory writer (train/run_dir.h) persists
+// them, and the CLI or the job runner adds its own sinks. Interruption: when
+// *stop becomes true the loop finishes the current optimizer step, reports a
+// checkpoint ("interrupted") and returns Interrupted.
 #pragma once
 
 #include <atomic>
@@ -46,13 +48,53 @@ struct TrainProgress {
   int epoch = 0;                 // 1-based for display
   double epoch_progress = 0;     // fractional epochs completed
   double loss = 0, token_accuracy = 0, learning_rate = 0, grad_norm = 0;
-  double tokens_per_s = 0, elapsed_s = 0, eta_s = 0;
+  int64_t tokens = 0;            // tokens in this optimizer step
+  double tokens_per_s = 0, elapsed_s = 0, eta_s = 0;  // elapsed/ETA: this process only
   std::optional<double> val_loss, val_token_accuracy;
 };
 
+struct TrainState;
+struct AdamWState;
+struct SftResult;
+struct SftPlan;
+
+// A validation pass (before the step's on_step, whose progress carries it too).
+struct TrainEvaluation {
+  int64_t step = 0;
+  double loss = 0, token_accuracy = 0;
+  bool best = false;          // the best so far (on_best follows)
+  int64_t best_step = -1;     // the best so far, including this one
+  double best_loss = 0;
+};
+
+// A checkpoint is due: a sink that persists writes adapter, optimizer and
+// state (the run-directory writer writes OUT/checkpoints/step-N).
+struct TrainCheckpoint {
+  int64_t step = 0;
+  std::string reason;         // "save steps", "epoch end", "early stop", "interrupted"
+  const LoraAdapter* adapter = nullptr;
+  const AdamWState* optimizer = nullptr;
+  const TrainState* state = nullptr;
+};
+
+// The run ended normally (completed or early-stopped); an interrupted run
+// ends with its checkpoint event instead, a failed one with an exception.
+struct TrainFinished {
+  const SftResult* result = nullptr;
+  const SftPlan* plan = nullptr;
+  const LoraAdapter* adapter = nullptr;  // the final adapter
+  double seconds = 0;                    // this process's training time
+};
+
+// Every member is optional. sft_train calls its own run-directory writer
+// first, then these; a job runner adds its sinks here.
 struct TrainCallbacks {
   std::function<void(const TrainProgress&)> on_step;  // after every optimizer step
   std::function<void(const std::string&)> on_log;     // notable events (eval, checkpoint, early stop)
+  std::function<void(const TrainEvaluation&)> on_evaluation;
+  std::function<void(const TrainCheckpoint&)> on_checkpoint;
+  std::function<void(int64_t step, double val_loss, const LoraAdapter&)> on_best;  // a new best adapter
+  std::function<void(const TrainFinished&)> on_finished;
   const std::atomic<bool>* stop = nullptr;            // set to request a checkpoint and a clean stop
 };
 
@@ -94,9 +136,21 @@ struct SftResult {
   std::string last_checkpoint;
 };
 
-// Runs (or resumes, when cfg.resume is set) a tuning run and writes the
-// output directory. Throws Error on bad input before training starts.
+// Runs (or resumes, when cfg.job.resume is set) a tuning run and writes the
+// output directory through the run-directory writer (train/run_dir.h), then
+// reports to `cb`. Every input (config, data, --init-adapter, the checkpoint
+// and its saved configuration, the output directory) is validated before
+// anything is created. Throws Error on bad input, and on a non-finite loss or
+// gradient (naming the step; the last checkpoint written stays the last good
+// one).
 SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, const SftFormat& format,
                     const TrainCallbacks& cb);
+
+// The loop alone, persisting nothing itself: it starts from `adapter`,
+// `optimizer` and `state` (all updated in place) and reports every event to
+// each sink in order. sft_train is this plus validation and the writer.
+SftResult sft_train_loop(const Model& m, const SftData& data, const SftConfig& cfg, LoraAdapter& adapter,
+                         AdamWState& optimizer, TrainState& state, const std::vector<const TrainCallbacks*>& sinks,
+                         const std::atomic<bool>* stop);
 
 }  // namespace loam

@@ -77,7 +77,8 @@ assert [x["loss"] for x in a] == [x["loss"] for x in b], "loss trajectories diff
 assert [x.get("val_loss") for x in a] == [x.get("val_loss") for x in b]
 PY
 
-# 3. SIGTERM: a checkpoint, a clean exit, and a message naming it.
+# 3. SIGTERM: a checkpoint, exit status 143 (an interrupted run is not a
+#    finished one), and a message saying how to resume.
 $loam tune sft "${common[@]}" --epochs 50 --output "$work/c" > "$work/c.json" 2> "$work/c.log" &
 pid=$!
 for _ in $(seq 1 600); do
@@ -85,9 +86,15 @@ for _ in $(seq 1 600); do
   sleep 0.05
 done
 kill -TERM $pid
-wait $pid || fail "SIGTERM did not exit cleanly"
+rc=0; wait $pid || rc=$?
+[ "$rc" = 143 ] || fail "SIGTERM exited $rc, not 143"
 grep -q '"status":"interrupted"' "$work/c.json" || fail "not reported as interrupted: $(cat "$work/c.json")"
-grep -q -- "--resume" "$work/c.log" || fail "no resume hint"
+grep -q -- "--resume $work/c" "$work/c.log" || fail "no resume hint: $(tail -3 "$work/c.log")"
+# --resume OUT continues from its newest checkpoint, to the end.
+$loam tune sft "${common[@]}" --epochs 50 --max-steps 4 --resume-allow max-steps --output "$work/c" --resume "$work/c" \
+  > "$work/c2.json" 2> "$work/c2.log" || { cat "$work/c2.log"; fail "resume from the output directory"; }
+grep -q "resumed from $work/c/checkpoints/step-" "$work/c2.log" || fail "not resumed from the newest checkpoint: $(cat "$work/c2.log")"
+grep -q '"status":"completed"' "$work/c2.json" || fail "resumed run did not complete: $(cat "$work/c2.json")"
 
 # 3b. Early stopping: with a learning rate far too high the validation loss
 #     stops improving; the run ends early, keeps the best adapter and says so.

@@ -44,7 +44,7 @@ SftPlan plan_needing(int64_t bytes) {
 
 TEST(SftCheckMemory, RefusesAPlanAboveTheLimitSayingWhatToChange) {
   SftConfig cfg;
-  cfg.batch_size = 4;
+  cfg.hyperparameters.batch_size = 4;
   try {
     sft_check_memory(plan_needing(int64_t{3} << 30), cfg, int64_t{1} << 30);
     FAIL() << "a 3 GiB plan passed a 1 GiB limit";
@@ -52,24 +52,25 @@ TEST(SftCheckMemory, RefusesAPlanAboveTheLimitSayingWhatToChange) {
     EXPECT_NE(e.message().find("3.00 GiB"), std::string::npos) << e.message();
     EXPECT_NE(e.message().find("1.00 GiB available"), std::string::npos) << e.message();
     EXPECT_NE(e.message().find("4096 tokens"), std::string::npos) << e.message();
-    for (const char* flag : {"--gradient-checkpointing", "--max-seq-length", "--batch-size (now 4)"})
+    for (const char* flag : {"runtime.gradient_checkpointing", "hyperparameters.max_seq_length",
+                             "hyperparameters.batch_size (now 4)"})
       EXPECT_NE(e.hint().find(flag), std::string::npos) << e.hint();
   }
 }
 
 TEST(SftCheckMemory, SuggestsOnlyWhatIsNotAlreadySet) {
   SftConfig cfg;
-  cfg.gradient_checkpointing = true;
-  cfg.batch_size = 1;
-  cfg.max_memory_bytes = int64_t{1} << 30;
+  cfg.runtime.gradient_checkpointing = true;
+  cfg.hyperparameters.batch_size = 1;
+  cfg.runtime.max_memory_bytes = int64_t{1} << 30;
   try {
-    sft_check_memory(plan_needing(int64_t{2} << 30), cfg, cfg.max_memory_bytes);
-    FAIL() << "a 2 GiB plan passed a 1 GiB --max-memory";
+    sft_check_memory(plan_needing(int64_t{2} << 30), cfg, *cfg.runtime.max_memory_bytes);
+    FAIL() << "a 2 GiB plan passed a 1 GiB runtime.max_memory";
   } catch (const Error& e) {
-    EXPECT_NE(e.message().find("(--max-memory)"), std::string::npos) << e.message();
-    EXPECT_EQ(e.hint().find("--gradient-checkpointing"), std::string::npos) << e.hint();
-    EXPECT_EQ(e.hint().find("--batch-size"), std::string::npos) << e.hint();
-    EXPECT_NE(e.hint().find("--max-seq-length"), std::string::npos) << e.hint();
+    EXPECT_NE(e.message().find("(runtime.max_memory)"), std::string::npos) << e.message();
+    EXPECT_EQ(e.hint().find("gradient_checkpointing"), std::string::npos) << e.hint();
+    EXPECT_EQ(e.hint().find("batch_size"), std::string::npos) << e.hint();
+    EXPECT_NE(e.hint().find("hyperparameters.max_seq_length"), std::string::npos) << e.hint();
   }
 }
 
@@ -96,14 +97,14 @@ TEST(SftPlan, MemoryEstimateGrowsWithTokensAndShrinksWithCheckpointing) {
     return d;
   };
   SftConfig cfg;
-  cfg.batch_size = 2;
-  cfg.epochs = 1;
+  cfg.hyperparameters.batch_size = 2;
+  cfg.hyperparameters.epochs = 1;
   const SftPlan small = sft_plan(m, data_of(64), cfg), large = sft_plan(m, data_of(1024), cfg);
   EXPECT_EQ(small.max_batch_tokens, 128);
   EXPECT_EQ(large.max_batch_tokens, 2048);
   EXPECT_GT(large.peak_memory_bytes, small.peak_memory_bytes);
   EXPECT_GT(small.peak_memory_bytes, model_weight_bytes(m));
-  cfg.gradient_checkpointing = true;
+  cfg.runtime.gradient_checkpointing = true;
   EXPECT_LT(sft_plan(m, data_of(1024), cfg).peak_memory_bytes, large.peak_memory_bytes);
 }
 
