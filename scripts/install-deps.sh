@@ -7,6 +7,8 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libopenblas-dev libpcre2-dev libicu-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # Control plane: registry (SQLite), artifact digests (OpenSSL), HTTP (cpp-httplib), curl in tests/demo.
+  libsqlite3-dev libssl-dev libcpp-httplib-dev curl
   clang libclang-rt-14-dev
   # Test-data generators in tools/ (never used by loam itself).
   python3 python3-numpy python3-torch
