@@ -43,6 +43,9 @@ pid_t spawn_worker(const RunnerConfig& cfg, const std::string& job_id) {
   argv.push_back(nullptr);
   const pid_t pid = fork();
   if (pid == 0) {
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, nullptr);  // the server blocks SIGTERM for its sigwait thread
     setpgid(0, 0);  // a terminal's Ctrl-C reaches the server, which stops workers itself
     int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {

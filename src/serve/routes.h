@@ -1,0 +1,12 @@
+// The route groups of `loam serve`, each one file over the control API.
+#pragma once
+
+#include "serve/control_api.h"
+#include "serve/router.h"
+
+namespace loam {
+
+void routes_managed_add(Router& r, ControlContext& c);  // /v1 and /v1beta1 tuningJobs, models
+nlohmann::json openapi_document();                      // what /openapi.json serves
+
+}  // namespace loam
