@@ -6,14 +6,24 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
 #include <csignal>
 #include <cstdio>
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/control_client.h"
 #include "cli/token_list.h"
 #include "core/error.h"
 #include "core/system.h"
+#include "data/uri.h"
+#include "jobs/job_service.h"
+#include "jobs/sft_job.h"
+#include "registry/data_dir.h"
+#include "registry/store.h"
 #include "formats/safetensors.h"
 #include "kernels/matmul.h"
 #include "kernels/threading.h"
@@ -57,24 +67,52 @@ void print_plan(const SftConfig& cfg, const SftPlan& p, const SftData& d) {
   std::fprintf(stderr, "  %-28s %s\n", "estimated time", human_seconds(p.estimated_seconds).c_str());
 }
 
-void run_tune_sft(SftConfig cfg) {
+struct TuneTarget {
+  std::string data_dir, server, api_key;
+  bool detach = false;
+};
+
+// The run is recorded as a job (and its tuned model) in the data
+// directory's registry, exactly as a job run by `loam serve` is.
+void run_tune_sft(SftConfig cfg, const TuneTarget& t) {
   if (cfg.output_dir.empty())
     cfg.output_dir = "tuned/" + (cfg.display_name.empty() ? std::string("sft-run") : cfg.display_name);
   sft_config_check(cfg);
+  auto store = store_open(data_dir_resolve(t.data_dir));
+  TuningJobRequest req;
+  req.api = "cli";
+  req.base_model = cfg.source_model;
+  req.display_name = cfg.display_name;
+  req.output_dir = std::filesystem::absolute(cfg.output_dir).string();
+  req.spec.train_uri = cfg.train_path;
+  req.spec.validation_uri = cfg.validation_path;
+  req.spec.epochs = cfg.epochs;
+  req.spec.adapter_size = cfg.adapter_size;
+  req.spec.learning_rate_multiplier = cfg.learning_rate_multiplier;
+  req.spec.learning_rate = cfg.learning_rate;
+  req.spec.batch_size = cfg.batch_size;
+  req.spec.gradient_accumulation_steps = cfg.gradient_accumulation_steps;
+  req.spec.max_seq_length = cfg.max_seq_length;
+  req.spec.lora_alpha = cfg.lora_alpha;
+  req.spec.lora_dropout = cfg.lora_dropout;
+  req.spec.seed = cfg.seed;
+  req.spec.max_steps = cfg.max_steps;
+  req.spec.precision = cfg.precision;
+  req.spec.extra["base_model_ref"] = cfg.source_model;
+  PathPolicy local{bucket_root_default(), {}};
+  JobRecord job = job_create(*store, local, req);
+  job_apply(*store, job.id, JobEvent::Claim);
+  job_apply(*store, job.id, JobEvent::Start, [](JobRecord& j) { j.start_time = time_now_rfc3339(); });
+  std::fprintf(stderr, "tuning job %s\n", job.id.c_str());
+
   if (cfg.threads > 0) kernels_set_threads(cfg.threads);
-  matmul_set_precision(cfg.precision == "bf16" ? MatmulPrecision::Bf16 : MatmulPrecision::Exact);
-  Model m = model_load(cfg.source_model);
-  if (cfg.precision == "bf16") model_matrices_to_bf16(m);
-  ModelText text = model_text_load(cfg.source_model);
-  SftData data = sft_data_load(cfg, text, m.config.vocab);
-  SftPlan plan = sft_plan(m, data, cfg);
-  print_plan(cfg, plan, data);
-  sft_check_memory(plan, cfg, cfg.max_memory_bytes > 0 ? cfg.max_memory_bytes : system_memory_available());
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
   const bool tty = isatty(fileno(stderr));
-  TrainCallbacks cb;
-  cb.stop = &g_stop;
+  SftJobHooks hooks;
+  hooks.auto_resume = false;
+  hooks.on_plan = [](const SftConfig& c, const SftPlan& p, const SftData& d) { print_plan(c, p, d); };
+  TrainCallbacks& cb = hooks.display;
   cb.on_log = [tty](const std::string& s) { std::fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", s.c_str()); };
   cb.on_step = [tty](const TrainProgress& p) {
     char line[256];
@@ -87,15 +125,72 @@ void run_tune_sft(SftConfig cfg) {
       std::fprintf(stderr, "%sstep %lld  val_loss %.4f  val_acc %.3f\n", tty ? "\n" : "",
                    static_cast<long long>(p.step), *p.val_loss, *p.val_token_accuracy);
   };
-  SftResult r = sft_train(m, data, cfg, sft_format_of(text), cb);
+  SftResult r;
+  SftJobOutcome outcome;
+  try {
+    outcome = sft_job_run(*store, job.id, cfg, &g_stop, hooks, &r);
+  } catch (const std::exception& e) {
+    const std::string msg = e.what();
+    job_apply(*store, job.id, JobEvent::Fail, [&](JobRecord& j) {
+      j.error_code = "FAILED_PRECONDITION";
+      j.error_message = msg;
+    });
+    throw;
+  }
   if (tty) std::fprintf(stderr, "\n");
+  std::string tuned;
+  if (outcome == SftJobOutcome::Interrupted) {
+    job_apply(*store, job.id, JobEvent::Pause, [](JobRecord& j) { j.pause_requested = true; });
+    job_apply(*store, job.id, JobEvent::Paused);
+  } else {
+    tuned = job_get_or_throw(*store, job.id).tuned_model_id;
+  }
   std::printf("%s\n", nlohmann::json{{"status", train_status_name(r.status)}, {"steps", r.steps},
                                      {"final_loss", r.final_loss}, {"output", r.output_dir},
                                      {"checkpoint", r.last_checkpoint},
                                      {"best_val_loss", r.best_val_loss ? nlohmann::json(*r.best_val_loss) : nullptr},
-                                     {"peak_rss_bytes", process_peak_rss()}}.dump().c_str());
+                                     {"peak_rss_bytes", process_peak_rss()},
+                                     {"job", job.id}, {"tuned_model", tuned}}.dump().c_str());
   if (r.status == TrainStatus::Interrupted)
     std::fprintf(stderr, "interrupted: resume with --resume %s\n", r.last_checkpoint.c_str());
+}
+
+// --server: the same tuning job submitted to a loam server, then followed.
+void submit_tune_sft(const SftConfig& cfg, const TuneTarget& t) {
+  auto abs_uri = [](const std::string& u) {
+    return u.empty() || u.find("://") != std::string::npos ? u : std::filesystem::absolute(u).string();
+  };
+  nlohmann::json hp = {{"adapterSize", cfg.adapter_size}, {"learningRateMultiplier", cfg.learning_rate_multiplier},
+                       {"batchSize", cfg.batch_size}};
+  if (cfg.epochs > 0) hp["epochCount"] = cfg.epochs;
+  if (cfg.learning_rate > 0) hp["learningRate"] = cfg.learning_rate;
+  nlohmann::json spec = {{"trainingDatasetUri", abs_uri(cfg.train_path)}, {"hyperParameters", hp}};
+  if (!cfg.validation_path.empty()) spec["validationDatasetUri"] = abs_uri(cfg.validation_path);
+  const bool is_path = std::filesystem::exists(cfg.source_model);
+  nlohmann::json body = {{"baseModel", is_path ? abs_uri(cfg.source_model) : cfg.source_model},
+                         {"supervisedTuningSpec", spec}};
+  if (!cfg.display_name.empty()) body["tunedModelDisplayName"] = cfg.display_name;
+  auto c = control_client_open({"", t.server, t.api_key, "json"});
+  nlohmann::json job = c->job_create(body);
+  const std::string name = job["name"];
+  std::printf("%s\n", name.c_str());
+  std::fflush(stdout);
+  if (t.detach) return;
+  int64_t seen = 0;
+  for (;;) {
+    for (const auto& e : c->job_events(name, seen)["events"]) {
+      std::fprintf(stderr, "%s\n", e.value("message", "").c_str());
+      seen = std::stoll(e.value("id", "0"));
+    }
+    job = c->job_get(name);
+    const std::string st = job["state"];
+    if (st == "JOB_STATE_SUCCEEDED" || st == "JOB_STATE_FAILED" || st == "JOB_STATE_CANCELLED") {
+      std::printf("%s\n", job.dump().c_str());
+      if (st != "JOB_STATE_SUCCEEDED") throw Error("job " + name, "finished in state " + st);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
 }
 
 struct DebugGradsOptions {
@@ -178,9 +273,17 @@ void register_tune_commands(CLI::App& app) {
   s->add_option_function<std::string>(
       "--max-memory", [&c](const std::string& v) { c.max_memory_bytes = parse_byte_size(v, "--max-memory"); },
       "Refuse runs estimated above this (e.g. 8G; default: the memory available)");
+  static TuneTarget target;
+  s->add_option("--data-dir", target.data_dir, "Registry the run is recorded in (env LOAM_DATA_DIR, default ~/.loam)");
+  s->add_option("--server", target.server, "Submit to this loam server instead (env LOAM_SERVER)");
+  s->add_option("--api-key", target.api_key, "API key for --server (env LOAM_API_KEY)");
+  s->add_flag("--detach", target.detach, "With --server: print the job name and return at once");
   s->callback([] {
     c.lr_scheduler = lr_schedule_parse(scheduler);
-    run_tune_sft(c);
+    if (target.server.empty())
+      if (const char* e = std::getenv("LOAM_SERVER"); e && *e) target.server = e;
+    if (!target.server.empty()) submit_tune_sft(c, target);
+    else run_tune_sft(c, target);
   });
 
   static std::string merge_model, merge_adapter, merge_out;

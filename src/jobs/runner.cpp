@@ -197,7 +197,7 @@ void JobRunner::signal_workers() {
     if (w.term_sent_at == 0) {
       kill(w.pid, SIGTERM);
       w.term_sent_at = now_s();
-    } else if (now_s() - w.term_sent_at > 4.0) {
+    } else if (now_s() - w.term_sent_at > 3.0) {
       kill(w.pid, SIGKILL);  // a step longer than the cancel deadline: earlier checkpoints stay
     }
   }

@@ -2,7 +2,7 @@
 // FIFO order, each in a worker process (fork + exec of the loam binary's
 // hidden `job-worker` subcommand), at most max_concurrent at once; signals
 // workers whose job is being cancelled or paused (SIGTERM, then SIGKILL
-// after 4 s so a cancel takes under 5 s); and reaps them, marking a job
+// after 3 s so a cancel takes under 5 s even on a loaded machine); and reaps them, marking a job
 // FAILED with the reason when its worker crashed or was killed (a worker's
 // death never touches the server).
 //

@@ -119,12 +119,13 @@ SftConfig sft_job_config(const Store& store, const JobRecord& job, const ModelRe
 }
 
 SftJobOutcome sft_job_run(Store& store, const std::string& job_id, SftConfig cfg, const std::atomic<bool>* stop,
-                          const TrainCallbacks& display, SftResult* result) {
+                          const SftJobHooks& hooks, SftResult* result) {
+  const TrainCallbacks& display = hooks.display;
   JobRecord job = job_get_or_throw(store, job_id);
   auto base = store.model_get(job.base_model, job.base_version_id);
   if (!base) throw error_precondition("baseModel", "model " + job.base_model + " is no longer registered");
   const std::string latest = cfg.output_dir + "/checkpoints/latest";
-  if (cfg.resume.empty() && fs::exists(latest)) {
+  if (hooks.auto_resume && cfg.resume.empty() && fs::exists(latest)) {
     std::string dir = file_read_all(latest);
     while (!dir.empty() && (dir.back() == '\n' || dir.back() == ' ')) dir.pop_back();
     if (fs::exists(dir)) {
@@ -140,6 +141,7 @@ SftJobOutcome sft_job_run(Store& store, const std::string& job_id, SftConfig cfg
   ModelText text = model_text_load(cfg.source_model);
   SftData data = sft_data_load(cfg, text, m.config.vocab);
   SftPlan plan = sft_plan(m, data, cfg);
+  if (hooks.on_plan) hooks.on_plan(cfg, plan, data);
   sft_check_memory(plan, cfg, cfg.max_memory_bytes > 0 ? cfg.max_memory_bytes : system_memory_available());
   store.event_append(job_id, "info",
                      "training: " + std::to_string(plan.n_train) + " examples, " + std::to_string(plan.epochs) +

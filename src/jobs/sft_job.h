@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <string>
 
 #include "registry/records.h"
@@ -28,7 +29,15 @@ SftConfig sft_job_config(const Store& store, const JobRecord& job, const ModelRe
 // REQUIRES: the job is RUNNING. `display` gets the trainer's callbacks too
 // (the CLI prints progress); stop requests a checkpoint and a clean stop.
 // Throws Error when the run fails (the caller marks the job FAILED).
+// auto_resume: continue from <output>/checkpoints/latest when it exists (the
+// worker; the CLI resumes only when told with --resume). on_plan sees the
+// plan before the memory check.
+struct SftJobHooks {
+  TrainCallbacks display;
+  std::function<void(const SftConfig&, const SftPlan&, const SftData&)> on_plan;
+  bool auto_resume = true;
+};
 SftJobOutcome sft_job_run(Store& store, const std::string& job_id, SftConfig cfg, const std::atomic<bool>* stop,
-                          const TrainCallbacks& display, SftResult* result = nullptr);
+                          const SftJobHooks& hooks, SftResult* result = nullptr);
 
 }  // namespace loam

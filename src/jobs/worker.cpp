@@ -39,7 +39,7 @@ int job_worker_main(const std::string& data_dir, const std::string& job_id) {
     JobRecord job = job_get_or_throw(*store, job_id);
     auto base = store->model_get(job.base_model, job.base_version_id);
     if (!base) throw error_precondition("baseModel", "model " + job.base_model + " is no longer registered");
-    SftJobOutcome o = sft_job_run(*store, job_id, sft_job_config(*store, job, *base), &g_worker_stop, {});
+    SftJobOutcome o = sft_job_run(*store, job_id, sft_job_config(*store, job, *base), &g_worker_stop, SftJobHooks{});
     return o == SftJobOutcome::Interrupted ? kWorkerInterrupted : 0;
   } catch (const std::exception& e) {
     const std::string msg = e.what();
