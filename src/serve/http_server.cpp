@@ -95,11 +95,7 @@ int serve_run(const ServeConfig& cfg) {
   });
 
   Router router(&svr, cfg.max_json_bytes);
-  routes_managed_add(router, ctx);
-  router.add_json("GET", "/health", [](const httplib::Request&, const PathParams&) {
-    return nlohmann::json{{"status", "ok"}};
-  });
-  router.add_json("GET", "/openapi.json", [](const httplib::Request&, const PathParams&) { return openapi_document(); });
+  routes_all_add(router, ctx);
 
   int port = cfg.port;
   if (port == 0) {
