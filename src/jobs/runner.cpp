@@ -169,9 +169,11 @@ void JobRunner::on_worker_exit(const std::string& job_id, int status) {
       job_apply(store_, job_id, JobEvent::Stopped, [](JobRecord& r) { r.worker_pid = 0; });
       store_.event_append(job_id, "info", "cancelled; checkpoints kept");
     } else if (s == JobState::Running && j->pause_requested &&
-               (WIFEXITED(status) && WEXITSTATUS(status) == kWorkerInterrupted)) {
+               !(WIFEXITED(status) && WEXITSTATUS(status) == kWorkerFailed)) {
+      // Stopped at a checkpoint, or killed after the grace period: either
+      // way resume continues from the newest checkpoint on disk.
       job_apply(store_, job_id, JobEvent::Paused, [](JobRecord& r) { r.worker_pid = 0; });
-      store_.event_append(job_id, "info", "paused at a checkpoint; resume to continue");
+      store_.event_append(job_id, "info", "paused; resume continues from the last checkpoint");
     } else {
       const std::string why = WIFEXITED(status) && WEXITSTATUS(status) == 0
                                   ? "the worker exited without finishing the job" : exit_reason(status);
@@ -192,12 +194,14 @@ void JobRunner::signal_workers() {
   for (auto& [id, w] : workers_) {
     auto j = store_.job_get(id);
     if (!j) continue;
-    const bool stop = j->state == job_state_name(JobState::Cancelling) || j->pause_requested;
-    if (!stop) continue;
+    const bool cancel = j->state == job_state_name(JobState::Cancelling);
+    if (!cancel && !j->pause_requested) continue;
+    // A cancel must finish within 5 s; a pause waits longer for its checkpoint.
+    const double grace = cancel ? 3.0 : 60.0;
     if (w.term_sent_at == 0) {
       kill(w.pid, SIGTERM);
       w.term_sent_at = now_s();
-    } else if (now_s() - w.term_sent_at > 3.0) {
+    } else if (now_s() - w.term_sent_at > grace) {
       kill(w.pid, SIGKILL);  // a step longer than the cancel deadline: earlier checkpoints stay
     }
   }

@@ -63,7 +63,9 @@ ModelRecord model_resolve(Store& store, const std::string& ref, const std::strin
   if (hits.size() == 1) {
     if (auto m = get_selected(store, hits[0].id, r.selector, field)) return *m;
   }
-  if (path_of && ref.rfind("projects/", 0) != 0) {
+  const bool looks_like_path = ref.find('/') != std::string::npos || ref.rfind(".", 0) == 0 ||
+                               ref.find("://") != std::string::npos || ref.size() > 5 && ref.substr(ref.size() - 5) == ".gguf";
+  if (path_of && looks_like_path && ref.rfind("projects/", 0) != 0) {
     std::string path = path_of(ref);
     std::error_code ec;
     if (std::filesystem::exists(path, ec)) {

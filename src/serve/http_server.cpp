@@ -82,7 +82,7 @@ int serve_run(const ServeConfig& cfg) {
     if (!res.body.empty()) return;
     if (res.status == 404) respond_json(res, 404, api_error(404, "no route " + req.method + " " + req.path).body());
     else if (res.status == 413) respond_json(res, 413, api_error(413, "request body too large").body());
-    else respond_json(res, res.status, api_error(res.status, "request refused").body());
+    else respond_json(res, res.status, api_error(res.status, "malformed HTTP request (a POST needs Content-Length or a body)").body());
   });
   svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     try {

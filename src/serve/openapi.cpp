@@ -34,6 +34,19 @@ const Op kManagedOps[] = {
 const Op kRootOps[] = {
     {"get", "/health", "Ready check (no key needed)"},
     {"get", "/openapi.json", "This document"},
+    {"post", "/v1/files", "Upload a fine-tuning file (multipart: file, purpose=fine-tune)"},
+    {"get", "/v1/files", "List files"},
+    {"get", "/v1/files/{file_id}", "Get a file"},
+    {"get", "/v1/files/{file_id}/content", "A file's content"},
+    {"delete", "/v1/files/{file_id}", "Delete a file"},
+    {"post", "/v1/fine_tuning/jobs", "Create a fine-tuning job (OpenAI shape)"},
+    {"get", "/v1/fine_tuning/jobs", "List fine-tuning jobs (after, limit)"},
+    {"get", "/v1/fine_tuning/jobs/{job_id}", "Get a fine-tuning job"},
+    {"post", "/v1/fine_tuning/jobs/{job_id}/cancel", "Cancel a fine-tuning job"},
+    {"post", "/v1/fine_tuning/jobs/{job_id}/pause", "Pause a fine-tuning job"},
+    {"post", "/v1/fine_tuning/jobs/{job_id}/resume", "Resume a fine-tuning job"},
+    {"get", "/v1/fine_tuning/jobs/{job_id}/events", "A fine-tuning job's events, newest first"},
+    {"get", "/v1/fine_tuning/jobs/{job_id}/checkpoints", "A fine-tuning job's checkpoints"},
 };
 
 json parameters_of(const std::string& path) {

@@ -22,14 +22,16 @@ void respond_error(httplib::Response& res, const std::exception& e) {
 void Router::add(const std::string& method, const std::string& path, Handler h) {
   routes_.push_back({method, path});
   if (!server_) return;
-  // {name} -> a capture of one segment (no '/', and no ':' so ":cancel" stays a suffix).
+  // {name} -> a capture of one segment: no '/', and no ':' unless it ends the
+  // path, so "{id}:cancel" keeps its verb while "models/{model}" takes
+  // "ft:base:loam:x" whole.
   std::vector<std::string> names;
   std::string pattern;
   for (size_t i = 0; i < path.size(); i++) {
     if (path[i] == '{') {
       size_t e = path.find('}', i);
       names.push_back(path.substr(i + 1, e - i - 1));
-      pattern += "([^/:]+)";
+      pattern += e + 1 == path.size() ? "([^/]+)" : "([^/:]+)";
       i = e;
     } else if (std::string("().[]*+?^$\\|").find(path[i]) != std::string::npos) {
       pattern += '\\';

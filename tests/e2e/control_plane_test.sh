@@ -4,7 +4,8 @@
 # tuning job created, followed and listed by the official @google/genai
 # client in Vertex mode; pause/resume/cancel; every malformed-request class
 # answered with the right 4xx; `loam tune sft` in-process recorded in the
-# local registry.
+# local registry. The official openai client drives /v1/files and
+# /v1/fine_tuning/jobs.
 #   usage: control_plane_test.sh LOAM SOURCE_DIR
 set -euo pipefail
 loam=$1
@@ -76,6 +77,13 @@ assert m["displayName"] == "genai-tuned"
 PY
 $loam jobs metrics "$job" --server "$url" --output json | $py -c "import json,sys; m=json.load(sys.stdin)['metrics']; assert len(m)==8 and all('loss' in x and 'tokensPerSecond' in x for x in m), m" || fail "metrics"
 
+# The official openai client: files and fine_tuning.jobs.
+node "$src/tests/e2e/openai_finetune.cjs" "$src/tools" "$url" $key demo "$data/buckets/b/train.jsonl" > "$work/openai.json" 2> "$work/openai.err" \
+  || { cat "$work/openai.err"; fail "openai client"; }
+ft=$($py -c "import json,sys; print(json.load(open(sys.argv[1]))['fine_tuned_model'])" "$work/openai.json")
+$loam models get "$ft" --server "$url" --output json | $py -c "import json,sys; m=json.load(sys.stdin); assert m['metadata']['kind']=='tuned', m" \
+  || fail "the fine_tuned_model is not a registered tuned model"
+
 # Pause, resume and cancel a longer job.
 long='{"baseModel":"demo","supervisedTuningSpec":{"trainingDatasetUri":"gs://b/train.jsonl","hyperParameters":{"epochCount":200,"batchSize":1}}}'
 [ "$(status "${auth[@]}" -X POST "$base/tuningJobs" -d "$long")" = 200 ] || fail "create long job: $(cat "$work/body")"
@@ -96,7 +104,7 @@ $loam jobs cancel "$lj" --server "$url" > /dev/null
 wait_state JOB_STATE_CANCELLED
 $py -c "import sys; d=float(sys.argv[2])-float(sys.argv[1]); assert d < 5, d" "$t0" "$(date +%s.%N)" || fail "cancel took 5 s or more"
 ls "$data/jobs/$lj/output/checkpoints"/step-* > /dev/null || fail "checkpoints not kept after cancel"
-[ "$(status "${auth[@]}" -X POST "$base/tuningJobs/$lj:resume")" = 400 ] || fail "resumed a cancelled job"
+[ "$(status "${auth[@]}" -X POST "$base/tuningJobs/$lj:resume" -d "{}")" = 400 ] || fail "resumed a cancelled job"
 grep -q FAILED_PRECONDITION "$work/body" || fail "precondition body: $(cat "$work/body")"
 
 # Malformed requests: each class gets its 4xx and names the field.
@@ -106,7 +114,7 @@ check() {  # expected-status grep-pattern curl-args...
   [ "$got" = "$want" ] || fail "$* -> $got, wanted $want: $(head -c 300 "$work/body")"
   grep -q -- "$pat" "$work/body" || fail "$* body lacks '$pat': $(head -c 300 "$work/body")"
 }
-job_with() { echo "{\"baseModel\":\"demo\",\"supervisedTuningSpec\":{\"trainingDatasetUri\":\"$1\"$2}$3}"; }
+job_with() { echo "{\"baseModel\":\"demo\",\"supervisedTuningSpec\":{\"trainingDatasetUri\":\"$1\"${2:-}}${3:-}}"; }
 check 400 "invalid JSON" -X POST "$base/tuningJobs" -d '{"baseModel":'
 check 400 "epochCount" -X POST "$base/tuningJobs" -d "$(job_with gs://b/train.jsonl ',"hyperParameters":{"epochCount":"many"}')"
 check 400 "tunedModelDisplayName" -X POST "$base/tuningJobs" -d "$(job_with gs://b/train.jsonl '' ',"tunedModelDisplayName":7')"
@@ -124,7 +132,7 @@ check 400 "bad.jsonl:1" -X POST "$base/tuningJobs" -d "$(job_with gs://b/bad.jso
 check 404 "no such tuning job" "$base/tuningJobs/123"
 check 404 "no registered model" "$base/models/999"
 check 404 "no route" "$url/v1/nothing"
-check 400 "column 1[0-9]" "$base/models?filter=labels.family%3Ddemo%20AND%20%3D%3D"
+check 400 "column 2[0-9]" "$base/models?filter=labels.family%3Ddemo%20AND%20%3D%3D"
 check 400 "pageToken" "$base/models?pageToken=zzz"
 check 400 "pageSize" "$base/tuningJobs?pageSize=-3"
 head -c 9000000 /dev/zero | tr '\0' 'a' > "$work/huge.json"
@@ -144,7 +152,7 @@ while True:
     seen += [j["name"] for j in page["tuningJobs"]]
     tok = page.get("nextPageToken", "")
     if not tok: break
-assert seen == all_ids and len(seen) == 2, (seen, all_ids)
+assert seen == all_ids and len(seen) == 4, (seen, all_ids)
 PY
 
 # OpenAPI: served, and the route table's paths are in it.
