@@ -16,7 +16,7 @@
 #include "data/split.h"
 #include "data/stats.h"
 #include "data/validate.h"
-#include "model/model_text.h"
+#include "tokenizer/model_text.h"
 
 namespace loam::cli {
 namespace {
@@ -118,7 +118,7 @@ void run_validate(const DataOptions& o, bool stats_only) {
   }
   std::fflush(stdout);
   if (!r.ok())
-    throw Error(o.file, std::to_string(r.n_errors) + " error" + (r.n_errors == 1 ? "" : "s") + " in the dataset");
+    throw Error(ErrorKind::DataError, o.file, std::to_string(r.n_errors) + " error" + (r.n_errors == 1 ? "" : "s") + " in the dataset");
 }
 
 struct PrepareOptions {
@@ -130,7 +130,7 @@ void run_prepare(const PrepareOptions& o) {
   PrepareResult r = dataset_prepare(o.data.file, o.out, dataset_options(o.data));
   print_issues(r.report);
   if (!r.report.ok())
-    throw Error(o.data.file, std::to_string(r.report.n_errors) + " error(s); nothing written to " + o.out);
+    throw Error(ErrorKind::DataError, o.data.file, std::to_string(r.report.n_errors) + " error(s); nothing written to " + o.out);
   std::printf("wrote %zu examples to %s (from %s, format %s)\n", r.n_written, o.out.c_str(),
               file_kind_name(r.report.file_kind), format_name(*r.report.format));
 }
@@ -145,7 +145,7 @@ void run_split(const SplitCliOptions& o) {
   SplitResult r = dataset_split(o.data.file, o.train, o.validation, dataset_options(o.data), o.split);
   print_issues(r.report);
   if (!r.report.ok())
-    throw Error(o.data.file, std::to_string(r.report.n_errors) + " error(s); nothing written");
+    throw Error(ErrorKind::DataError, o.data.file, std::to_string(r.report.n_errors) + " error(s); nothing written");
   std::printf("train: %zu examples -> %s\nvalidation: %zu examples -> %s\nduplicates removed: %zu\n", r.n_train,
               o.train.c_str(), r.n_validation, o.validation.c_str(), r.n_duplicates_removed);
   for (const auto& [label, n] : r.labels)
