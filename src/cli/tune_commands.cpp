@@ -19,7 +19,7 @@
 #include "cli/token_list.h"
 #include "core/error.h"
 #include "core/system.h"
-#include "data/uri.h"
+#include "core/uri.h"
 #include "jobs/job_service.h"
 #include "jobs/sft_job.h"
 #include "registry/data_dir.h"

@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "data/uri.h"
+#include "core/uri.h"
 #include "data/validate.h"
 #include "registry/data_dir.h"
 #include "registry/digest.h"

@@ -10,7 +10,7 @@
 #include "kernels/matmul.h"
 #include "kernels/threading.h"
 #include "model/model.h"
-#include "model/model_text.h"
+#include "tokenizer/model_text.h"
 #include "model/transformer_train.h"
 #include "registry/data_dir.h"
 #include "registry/digest.h"

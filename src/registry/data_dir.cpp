@@ -8,7 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "data/uri.h"
+#include "core/uri.h"
 #include "registry/errors.h"
 
 namespace loam {
@@ -16,15 +16,7 @@ namespace loam {
 namespace fs = std::filesystem;
 
 std::string data_dir_resolve(const std::string& flag) {
-  std::string d = flag;
-  if (d.empty())
-    if (const char* e = std::getenv("LOAM_DATA_DIR"); e && *e) d = e;
-  if (d.empty())
-    if (const char* e = std::getenv("LOAM_HOME"); e && *e) d = e;
-  if (d.empty()) {
-    const char* home = std::getenv("HOME");
-    d = std::string(home && *home ? home : ".") + "/.loam";
-  }
+  const std::string d = flag.empty() ? data_dir_default() : flag;
   std::error_code ec;
   fs::path abs = fs::absolute(d, ec);
   return ec ? d : abs.lexically_normal().string();

@@ -32,19 +32,21 @@ ApiError api_error(int http_status, const std::string& message) {
 }
 
 ApiError api_error_of(const std::exception& e) {
-  if (const auto* k = dynamic_cast<const KindedError*>(&e)) {
+  if (const auto* k = dynamic_cast<const Error*>(&e)) {
     switch (k->kind()) {
-      case RegistryErrorKind::InvalidArgument: return {400, "INVALID_ARGUMENT", e.what()};
-      case RegistryErrorKind::NotFound: return {404, "NOT_FOUND", e.what()};
-      case RegistryErrorKind::AlreadyExists: return {409, "ALREADY_EXISTS", e.what()};
-      case RegistryErrorKind::FailedPrecondition: return {400, "FAILED_PRECONDITION", e.what()};
-      case RegistryErrorKind::PermissionDenied: return {403, "PERMISSION_DENIED", e.what()};
-      case RegistryErrorKind::ResourceExhausted: return {413, "RESOURCE_EXHAUSTED", e.what()};
+      case ErrorKind::InvalidArgument: return {400, "INVALID_ARGUMENT", e.what()};
+      case ErrorKind::DataError: return {400, "INVALID_ARGUMENT", e.what()};
+      case ErrorKind::NotFound: return {404, "NOT_FOUND", e.what()};
+      case ErrorKind::AlreadyExists: return {409, "ALREADY_EXISTS", e.what()};
+      case ErrorKind::FailedPrecondition: return {400, "FAILED_PRECONDITION", e.what()};
+      case ErrorKind::PermissionDenied: return {403, "PERMISSION_DENIED", e.what()};
+      case ErrorKind::ResourceExhausted: return {429, "RESOURCE_EXHAUSTED", e.what()};
+      case ErrorKind::Cancelled: return {499, "CANCELLED", e.what()};
+      case ErrorKind::Unavailable: return {503, "UNAVAILABLE", e.what()};
+      case ErrorKind::Internal: return {500, "INTERNAL", e.what()};
     }
   }
   if (dynamic_cast<const nlohmann::json::exception*>(&e)) return {400, "INVALID_ARGUMENT", e.what()};
-  // Other loam::Errors come from parsers and loaders reading what the request named.
-  if (dynamic_cast<const Error*>(&e)) return {400, "INVALID_ARGUMENT", e.what()};
   return {500, "INTERNAL", e.what()};
 }
 

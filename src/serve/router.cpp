@@ -59,8 +59,8 @@ void Router::add_json(const std::string& method, const std::string& path, JsonHa
   const size_t limit = max_json_bytes_;
   add(method, path, [h, limit](const httplib::Request& req, httplib::Response& res, const PathParams& p) {
     if (req.body.size() > limit)
-      throw error_too_large("request body", std::to_string(req.body.size()) + " bytes is above the limit of " +
-                                                std::to_string(limit));
+      return respond_json(res, 413, api_error(413, "request body: " + std::to_string(req.body.size()) +
+                                                       " bytes is above the limit of " + std::to_string(limit)).body());
     respond_json(res, 200, h(req, p));
   });
 }

@@ -44,7 +44,9 @@ TEST(ApiError, KindsMapToStatuses) {
   EXPECT_EQ(api_error_of(error_not_found("f", "x")).http_status, 404);
   EXPECT_EQ(api_error_of(error_exists("f", "x")).http_status, 409);
   EXPECT_EQ(api_error_of(error_denied("f", "x")).http_status, 403);
-  EXPECT_EQ(api_error_of(error_too_large("f", "x")).http_status, 413);
+  EXPECT_EQ(api_error_of(error_too_large("f", "x")).http_status, 429);
+  EXPECT_EQ(api_error_of(Error(ErrorKind::Unavailable, "f", "x")).http_status, 503);
+  EXPECT_EQ(api_error_of(Error("f", "a kind-less error")).http_status, 400);
   const ApiError a = api_error_of(error_precondition("job 1", "cannot cancel"));
   EXPECT_EQ(a.http_status, 400);
   EXPECT_EQ(a.body()["error"]["status"], "FAILED_PRECONDITION");
