@@ -43,3 +43,38 @@ if ./build/loam tune --help >/dev/null 2>&1 && [ -f examples/support/tiny_train.
   ./build/loam eval --model "$model" --adapter "$work/tuned" --data "$work/heldout.jsonl" \
     --out-of-domain "$work/probes.jsonl" --max-tokens 48 --out "$work/eval"
 fi
+
+# The managed-service flow: a server over a data directory, the catalog, an
+# imported model, a tuning job submitted through the REST API and followed
+# to success, and the tuned model with its lineage.
+echo; echo "== loam serve (REST API on a free loopback port)"
+data="$PWD/$work/data"
+mkdir -p "$data/buckets/demo"
+cp examples/support/tiny_train.jsonl "$data/buckets/demo/train.jsonl"
+./build/loam serve --port 0 --data-dir "$data" --allow-path "$PWD/$work" > "$work/serve.log" 2>&1 &
+serve_pid=$!
+trap 'kill $serve_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do grep -q "listening on" "$work/serve.log" 2>/dev/null && break; sleep 0.1; done
+url=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/serve.log" | head -1)
+curl -sf "$url/health"; echo "  $url"
+export LOAM_SERVER=$url
+
+echo; echo "== loam models list --filter 'labels.model_garden=true' (the catalog)"
+./build/loam models list --filter 'labels.model_garden=true' --page-size 5
+
+echo; echo "== loam models import (same files twice: same model)"
+./build/loam models import "$model" --display-name demo-base --labels family=llama
+./build/loam models import "$model" --output json | /usr/bin/python3 -c 'import json,sys; print("again:", json.load(sys.stdin)["name"])'
+
+echo; echo "== POST /v1/projects/demo/locations/local/tuningJobs"
+job=$(curl -sf -X POST "$url/v1/projects/demo/locations/local/tuningJobs" -d '{
+  "baseModel": "demo-base",
+  "supervisedTuningSpec": {"trainingDatasetUri": "gs://demo/train.jsonl",
+    "hyperParameters": {"epochCount": 20, "adapterSize": "ADAPTER_SIZE_SIXTEEN", "learningRate": 0.002, "batchSize": 4}},
+  "tunedModelDisplayName": "beacon-support-served"}' |
+  /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])')
+echo "$job"
+./build/loam jobs wait "${job##*/}" --timeout 1800
+
+echo; echo "== the tuned model and its lineage"
+./build/loam models get beacon-support-served

@@ -7,7 +7,9 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libopenblas-dev libpcre2-dev libicu-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcurl4-openssl-dev libssl-dev  # `loam models pull`; SHA-256 of data files
+  # Control plane: registry (SQLite), digests (OpenSSL), HTTP (cpp-httplib),
+  # `loam models pull` (libcurl), curl in tests/demo.
+  libsqlite3-dev libssl-dev libcpp-httplib-dev libcurl4-openssl-dev curl
   clang libclang-rt-14-dev
   # Test-data generators in tools/ (never used by loam itself).
   python3 python3-numpy python3-torch

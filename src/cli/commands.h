@@ -14,5 +14,7 @@ void register_data_commands(CLI::App& app);    // data validate | prepare | spli
 void register_tune_commands(CLI::App& app);    // tune sft, merge, debug grads
 void register_convert_command(CLI::App& app);  // convert (HF -> GGUF)
 void register_eval_command(CLI::App& app);     // eval
+void register_registry_commands(CLI::App& app); // models ..., jobs ...
+void register_serve_commands(CLI::App& app);    // serve, job-worker (hidden)
 
 }  // namespace loam::cli

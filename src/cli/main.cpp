@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   loam::cli::register_tune_commands(app);
   loam::cli::register_convert_command(app);
   loam::cli::register_eval_command(app);
+  loam::cli::register_registry_commands(app);
+  loam::cli::register_serve_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -7,6 +7,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
 #include <csignal>
 #include <cstdio>
 #include <algorithm>
@@ -19,10 +23,16 @@
 #include <optional>
 
 #include "cli/commands.h"
+#include "cli/control_client.h"
 #include "cli/token_list.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/system.h"
+#include "core/uri.h"
+#include "jobs/job_service.h"
+#include "jobs/sft_job.h"
+#include "registry/data_dir.h"
+#include "registry/store.h"
 #include "formats/safetensors.h"
 #include "kernels/matmul.h"
 #include "kernels/threading.h"
@@ -289,25 +299,53 @@ std::optional<ModelText> text_if_any(const std::string& model) {
   return model_text_load(model);
 }
 
+struct TuneTarget {
+  std::string data_dir, server, api_key;
+  bool detach = false;
+};
+
+// The run is recorded as a job (and its tuned model) in the data
+// directory's registry, exactly as a job run by `loam serve` is.
 // Returns the exit status: 0, or 128 + the signal that interrupted the run.
-int run_tune_sft(SftConfig cfg) {
+int run_tune_sft(SftConfig cfg, const TuneTarget& t) {
   if (cfg.job.output.empty())
     cfg.job.output = "tuned/" + (cfg.job.display_name.empty() ? std::string("sft-run") : cfg.job.display_name);
   sft_config_check(cfg);
-  Model m = model_load(cfg.job.source_model);
-  m.compute = {cfg.runtime.precision == "bf16" ? MatmulPrecision::Bf16 : MatmulPrecision::Exact,
-               cfg.runtime.threads.value_or(0)};
-  if (cfg.runtime.precision == "bf16") model_matrices_to_bf16(m);
-  const std::optional<ModelText> text = text_if_any(cfg.job.source_model);
-  SftData data = sft_data_load(cfg, text ? &*text : nullptr, m.config.vocab);
-  SftPlan plan = sft_plan(m, data, cfg);
-  print_plan(cfg, plan, data);
-  sft_check_memory(plan, cfg, cfg.runtime.max_memory_bytes ? *cfg.runtime.max_memory_bytes : system_memory_available());
+  auto store = store_open(data_dir_resolve(t.data_dir));
+  const SftHyperparameters& h = cfg.hyperparameters;
+  TuningJobRequest req;
+  req.api = "cli";
+  req.base_model = cfg.job.source_model;
+  req.display_name = cfg.job.display_name;
+  req.output_dir = std::filesystem::absolute(cfg.job.output).string();
+  req.spec.train_uri = cfg.job.train;
+  req.spec.validation_uri = cfg.job.validation;
+  req.spec.epochs = h.epochs.value_or(0);
+  req.spec.adapter_size = cfg.lora.rank;
+  req.spec.learning_rate_multiplier = h.learning_rate_multiplier;
+  req.spec.learning_rate = h.learning_rate.value_or(0.0f);
+  req.spec.batch_size = h.batch_size;
+  req.spec.gradient_accumulation_steps = h.gradient_accumulation_steps;
+  req.spec.max_seq_length = h.max_seq_length;
+  req.spec.lora_alpha = cfg.lora.alpha.value_or(0.0f);
+  req.spec.lora_dropout = cfg.lora.dropout;
+  req.spec.seed = h.seed;
+  req.spec.max_steps = h.max_steps.value_or(0);
+  req.spec.precision = cfg.runtime.precision;
+  req.spec.extra["base_model_ref"] = cfg.job.source_model;
+  PathPolicy local{bucket_root_default(), {}};
+  JobRecord job = job_create(*store, local, req);
+  job_apply(*store, job.id, JobEvent::Claim);
+  job_apply(*store, job.id, JobEvent::Start, [](JobRecord& j) { j.start_time = time_now_rfc3339(); });
+  std::fprintf(stderr, "tuning job %s\n", job.id.c_str());
+
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
   const bool tty = isatty(fileno(stderr));
-  TrainCallbacks cb;
-  cb.stop = &g_stop;
+  SftJobHooks hooks;
+  hooks.auto_resume = false;
+  hooks.on_plan = [](const SftConfig& c, const SftPlan& p, const SftData& d) { print_plan(c, p, d); };
+  TrainCallbacks& cb = hooks.display;
   cb.on_log = [tty](const std::string& s) { std::fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", s.c_str()); };
   cb.on_step = [tty](const TrainProgress& p) {
     char line[256];
@@ -320,19 +358,76 @@ int run_tune_sft(SftConfig cfg) {
       std::fprintf(stderr, "%sstep %lld  val_loss %.4f  val_acc %.3f\n", tty ? "\n" : "",
                    static_cast<long long>(p.step), *p.val_loss, *p.val_token_accuracy);
   };
-  SftResult r = sft_train(m, data, cfg, text ? sft_format_of(*text) : SftFormat{}, cb);
+  SftResult r;
+  SftJobOutcome outcome;
+  try {
+    outcome = sft_job_run(*store, job.id, cfg, &g_stop, hooks, &r);
+  } catch (const std::exception& e) {
+    const std::string msg = e.what();
+    job_apply(*store, job.id, JobEvent::Fail, [&](JobRecord& j) {
+      j.error_code = "FAILED_PRECONDITION";
+      j.error_message = msg;
+    });
+    throw;
+  }
   if (tty) std::fprintf(stderr, "\n");
+  std::string tuned;
+  if (outcome == SftJobOutcome::Interrupted) {
+    job_apply(*store, job.id, JobEvent::Pause, [](JobRecord& j) { j.pause_requested = true; });
+    job_apply(*store, job.id, JobEvent::Paused);
+  } else {
+    tuned = job_get_or_throw(*store, job.id).tuned_model_id;
+  }
   std::printf("%s\n", nlohmann::json{{"status", train_status_name(r.status)}, {"steps", r.steps},
                                      {"final_loss", r.final_loss}, {"output", r.output_dir},
                                      {"checkpoint", r.last_checkpoint},
                                      {"best_val_loss", r.best_val_loss ? nlohmann::json(*r.best_val_loss) : nullptr},
-                                     {"peak_rss_bytes", process_peak_rss()}}.dump().c_str());
+                                     {"peak_rss_bytes", process_peak_rss()},
+                                     {"job", job.id}, {"tuned_model", tuned}}.dump().c_str());
   if (r.status != TrainStatus::Interrupted) return 0;
   const int sig = g_signal.load() ? g_signal.load() : SIGTERM;
   std::fprintf(stderr, "interrupted by %s at step %lld (checkpoint %s): resume with the same flags and --resume %s\n",
                sig == SIGINT ? "SIGINT" : "SIGTERM", static_cast<long long>(r.steps), r.last_checkpoint.c_str(),
                r.output_dir.c_str());
   return 128 + sig;
+}
+
+// --server: the same tuning job submitted to a loam server, then followed.
+void submit_tune_sft(const SftConfig& cfg, const TuneTarget& t) {
+  auto abs_uri = [](const std::string& u) {
+    return u.empty() || u.find("://") != std::string::npos ? u : std::filesystem::absolute(u).string();
+  };
+  nlohmann::json hp = {{"adapterSize", cfg.lora.rank}, {"learningRateMultiplier", cfg.hyperparameters.learning_rate_multiplier},
+                       {"batchSize", cfg.hyperparameters.batch_size}};
+  if (cfg.hyperparameters.epochs) hp["epochCount"] = *cfg.hyperparameters.epochs;
+  if (cfg.hyperparameters.learning_rate) hp["learningRate"] = *cfg.hyperparameters.learning_rate;
+  nlohmann::json spec = {{"trainingDatasetUri", abs_uri(cfg.job.train)}, {"hyperParameters", hp}};
+  if (!cfg.job.validation.empty()) spec["validationDatasetUri"] = abs_uri(cfg.job.validation);
+  const bool is_path = std::filesystem::exists(cfg.job.source_model);
+  nlohmann::json body = {{"baseModel", is_path ? abs_uri(cfg.job.source_model) : cfg.job.source_model},
+                         {"supervisedTuningSpec", spec}};
+  if (!cfg.job.display_name.empty()) body["tunedModelDisplayName"] = cfg.job.display_name;
+  auto c = control_client_open({"", t.server, t.api_key, "json"});
+  nlohmann::json job = c->job_create(body);
+  const std::string name = job["name"];
+  std::printf("%s\n", name.c_str());
+  std::fflush(stdout);
+  if (t.detach) return;
+  int64_t seen = 0;
+  for (;;) {
+    for (const auto& e : c->job_events(name, seen)["events"]) {
+      std::fprintf(stderr, "%s\n", e.value("message", "").c_str());
+      seen = std::stoll(e.value("id", "0"));
+    }
+    job = c->job_get(name);
+    const std::string st = job["state"];
+    if (st == "JOB_STATE_SUCCEEDED" || st == "JOB_STATE_FAILED" || st == "JOB_STATE_CANCELLED") {
+      std::printf("%s\n", job.dump().c_str());
+      if (st != "JOB_STATE_SUCCEEDED") throw Error("job " + name, "finished in state " + st);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
 }
 
 struct DebugGradsOptions {
@@ -393,12 +488,23 @@ void register_tune_commands(CLI::App& app) {
           ->type_name("VALUE");
     }
   }
+  static TuneTarget target;
+  s->add_option("--data-dir", target.data_dir, "Registry the run is recorded in (env LOAM_DATA_DIR, default ~/.loam)");
+  s->add_option("--server", target.server, "Submit to this loam server instead (env LOAM_SERVER)");
+  s->add_option("--api-key", target.api_key, "API key for --server (env LOAM_API_KEY)");
+  s->add_flag("--detach", target.detach, "With --server: print the job name and return at once");
   s->callback([] {
     try {
       const SftConfig c = bind_sft_flags(args);
       if (c.job.source_model.empty()) throw Error("--source-model", "is required");
       if (c.job.train.empty()) throw Error("--train", "is required");
-      const int status = run_tune_sft(c);
+      if (target.server.empty())
+        if (const char* e = std::getenv("LOAM_SERVER"); e && *e) target.server = e;
+      if (!target.server.empty()) {
+        submit_tune_sft(c, target);
+        return;
+      }
+      const int status = run_tune_sft(c, target);
       if (status != 0) {
         std::fflush(stdout);
         std::fflush(stderr);

@@ -225,8 +225,9 @@ CatalogMemory catalog_memory_estimate(const CatalogEntry& e) {
   CatalogMemory m;
   m.weight_bytes = model_weight_bytes(c, dtype_of(e.dtype));
   SftConfig cfg;  // `loam tune sft` defaults
-  cfg.adapter_size = 8;
-  m.tune_rank8_bytes = sft_peak_memory_bytes(c, m.weight_bytes, static_cast<int64_t>(cfg.batch_size) * cfg.max_seq_length, cfg);
+  cfg.lora.rank = 8;
+  m.tune_rank8_bytes = sft_peak_memory_bytes(
+      c, m.weight_bytes, static_cast<int64_t>(cfg.hyperparameters.batch_size) * cfg.hyperparameters.max_seq_length, cfg);
   m.serve_bytes = serve_memory_bytes(c, m.weight_bytes, std::min(e.context_length, kServeContextCap));
   return m;
 }

@@ -19,4 +19,4 @@ pkg_check_modules(LIBCRYPTO REQUIRED IMPORTED_TARGET libcrypto)
 loam_layer(registry
   SOURCES ${LOAM_REGISTRY_SOURCES} ${CMAKE_BINARY_DIR}/generated/catalog_data.cpp
   LAYERS core kernels formats tokenizer model data train eval registry
-  LIBS loam_train loam_eval PkgConfig::CURL PkgConfig::LIBCRYPTO)
+  LIBS loam_train loam_eval PkgConfig::CURL PkgConfig::LIBCRYPTO SQLite::SQLite3 OpenSSL::Crypto)

@@ -3,4 +3,4 @@ file(GLOB LOAM_SERVE_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/*.cpp)
 loam_layer(serve
   SOURCES ${LOAM_SERVE_SOURCES}
   LAYERS core kernels formats tokenizer model data train eval registry jobs serve
-  LIBS loam_jobs)
+  LIBS loam_jobs PkgConfig::HTTPLIB)

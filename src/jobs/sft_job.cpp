@@ -1,0 +1,200 @@
+#include "jobs/sft_job.h"
+
+#include <filesystem>
+
+#include "core/file_io.h"
+#include "core/json_file.h"
+#include "core/system.h"
+#include "jobs/job_service.h"
+#include "jobs/tuning_spec.h"
+#include "kernels/matmul.h"
+#include "kernels/threading.h"
+#include "model/model.h"
+#include "tokenizer/model_text.h"
+#include "model/transformer_train.h"
+#include "registry/data_dir.h"
+#include "registry/digest.h"
+#include "registry/errors.h"
+#include "train/sft_data.h"
+
+namespace loam {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+ModelRecord tuned_model_record(Store& store, const JobRecord& job, const ModelRecord& base, const SftConfig& cfg,
+                               const SftResult& r) {
+  const TuningSpec spec = tuning_spec_from_json(job.spec);
+  ModelRecord m;
+  m.id = id_new();
+  m.display_name = job.display_name.empty() ? base.display_name + "-tuned-" + job.id.substr(0, 6) : job.display_name;
+  m.description = job.description;
+  m.kind = "tuned";
+  m.format = "adapter";
+  m.source_uri = "tuningJobs/" + job.id;
+  m.artifact_path = fs::absolute(r.output_dir).string();
+  m.architecture = base.architecture;
+  for (const char* f : {"adapter_config.json", "adapter_model.safetensors"}) {
+    const std::string p = m.artifact_path + "/" + f;
+    if (!fs::exists(p)) continue;
+    m.files.push_back({f, static_cast<int64_t>(fs::file_size(p)), sha256_file(p)});
+    m.size_bytes += m.files.back().size;
+  }
+  std::string listing;
+  for (const auto& f : m.files) listing += f.path + '\0' + f.sha256 + '\n';
+  m.content_digest = sha256_string("adapter\n" + listing);
+  json format = json::object();
+  if (fs::exists(m.artifact_path + "/training_format.json")) format = json_read_file(m.artifact_path + "/training_format.json");
+  m.chat_template = format.value("chat_template", "");
+  m.labels = job.labels;
+  m.base_model_id = base.id;
+  m.base_version_id = base.version_id;
+  m.job_id = job.id;
+  json datasets = json::array();
+  datasets.push_back({{"role", "training"}, {"id", spec.train_dataset_id}, {"uri", spec.train_uri}, {"sha256", spec.train_sha256}});
+  if (!spec.validation_dataset_id.empty())
+    datasets.push_back({{"role", "validation"}, {"id", spec.validation_dataset_id}, {"uri", spec.validation_uri},
+                        {"sha256", spec.validation_sha256}});
+  m.lineage = {{"base_model", base.id + "@" + std::to_string(base.version_id)},
+               {"job", job.id},
+               {"datasets", datasets},
+               {"hyperparameters", {{"epochs", cfg.hyperparameters.epochs ? json(*cfg.hyperparameters.epochs) : json()},
+                                    {"adapter_size", cfg.lora.rank},
+                                    {"learning_rate", sft_learning_rate(cfg)},
+                                    {"learning_rate_multiplier", cfg.hyperparameters.learning_rate_multiplier},
+                                    {"batch_size", cfg.hyperparameters.batch_size},
+                                    {"lora_alpha", sft_lora_config(cfg).alpha},
+                                    {"lora_dropout", cfg.lora.dropout},
+                                    {"max_seq_length", cfg.hyperparameters.max_seq_length},
+                                    {"seed", cfg.hyperparameters.seed}, {"steps", r.steps}}},
+               {"eos_token_ids", format.value("eos_token_ids", json::array())},
+               {"final_loss", r.final_loss}};
+  if (!spec.pre_tuned_model.empty()) m.lineage["pre_tuned_model"] = spec.pre_tuned_model;
+  m.create_time = m.update_time = time_now_rfc3339();
+  return m;
+}
+
+void copy_adapter(const std::string& from, const std::string& to) {
+  dir_make_all(to);
+  for (const char* f : {"adapter_config.json", "adapter_model.safetensors", "adapter.gguf", "training_format.json"}) {
+    if (!fs::exists(from + "/" + f)) continue;
+    file_write_atomic(to + "/" + f, file_read_all(from + "/" + f));
+  }
+}
+
+}  // namespace
+
+// The job's spec as the trainer's config. The spec keeps the REST API's
+// "0 = choose for me" where the API has it; the trainer's config says unset.
+SftConfig sft_job_config(const Store& store, const JobRecord& job, const ModelRecord& base) {
+  const TuningSpec s = tuning_spec_from_json(job.spec);
+  SftConfig c;
+  c.job.source_model = base.artifact_path;
+  c.job.train = s.train_path;
+  c.job.validation = s.validation_path;
+  c.job.output = job.output_dir;
+  c.job.display_name = job.display_name;
+  c.job.init_adapter = s.init_adapter;
+  c.job.overwrite_output = true;  // the job's own output directory (resumed through checkpoints/latest)
+  c.lora.rank = s.adapter_size;
+  if (s.lora_alpha > 0) c.lora.alpha = s.lora_alpha;
+  c.lora.dropout = s.lora_dropout;
+  SftHyperparameters& h = c.hyperparameters;
+  if (s.epochs > 0) h.epochs = s.epochs;
+  h.learning_rate_multiplier = s.learning_rate_multiplier;
+  if (s.learning_rate > 0) h.learning_rate = s.learning_rate;
+  h.batch_size = s.batch_size;
+  h.gradient_accumulation_steps = s.gradient_accumulation_steps;
+  h.max_seq_length = s.max_seq_length;
+  h.seed = s.seed;
+  if (s.max_steps > 0) h.max_steps = s.max_steps;
+  h.save_steps = s.save_steps;
+  h.eval_steps = s.eval_steps;
+  h.save_total_limit = s.export_last_checkpoint_only ? 1 : 0;  // every checkpoint is kept (usable as a version)
+  if (s.threads > 0) c.runtime.threads = s.threads;
+  c.runtime.precision = s.precision;
+  return c;
+}
+
+SftJobOutcome sft_job_run(Store& store, const std::string& job_id, SftConfig cfg, const std::atomic<bool>* stop,
+                          const SftJobHooks& hooks, SftResult* result) {
+  const TrainCallbacks& display = hooks.display;
+  JobRecord job = job_get_or_throw(store, job_id);
+  auto base = store.model_get(job.base_model, job.base_version_id);
+  if (!base) throw error_precondition("baseModel", "model " + job.base_model + " is no longer registered");
+  const std::string latest = cfg.job.output + "/checkpoints/latest";
+  if (hooks.auto_resume && cfg.job.resume.empty() && fs::exists(latest)) {
+    std::string dir = file_read_all(latest);
+    while (!dir.empty() && (dir.back() == '\n' || dir.back() == ' ')) dir.pop_back();
+    if (fs::exists(dir)) {
+      cfg.job.resume = dir;
+      store.event_append(job_id, "info", "resuming from checkpoint " + dir);
+    }
+  }
+  sft_config_check(cfg);
+  Model m = model_load(cfg.job.source_model);
+  m.compute = {cfg.runtime.precision == "bf16" ? MatmulPrecision::Bf16 : MatmulPrecision::Exact,
+               cfg.runtime.threads.value_or(0)};
+  if (cfg.runtime.precision == "bf16") model_matrices_to_bf16(m);
+  // Pre-tokenized data trains on a directory without tokenizer files.
+  std::optional<ModelText> text;
+  if (!(fs::is_directory(cfg.job.source_model) && !fs::exists(cfg.job.source_model + "/tokenizer.json")))
+    text = model_text_load(cfg.job.source_model);
+  SftData data = sft_data_load(cfg, text ? &*text : nullptr, m.config.vocab);
+  SftPlan plan = sft_plan(m, data, cfg);
+  if (hooks.on_plan) hooks.on_plan(cfg, plan, data);
+  sft_check_memory(plan, cfg, cfg.runtime.max_memory_bytes ? *cfg.runtime.max_memory_bytes : system_memory_available());
+  store.event_append(job_id, "info",
+                     "training: " + std::to_string(plan.n_train) + " examples, " + std::to_string(plan.epochs) +
+                         " epochs, " + std::to_string(plan.total_steps) + " steps");
+
+  int last_epoch = 0;
+  std::optional<double> last_loss, last_val;
+  TrainCallbacks cb;
+  cb.stop = stop;
+  cb.on_step = [&](const TrainProgress& p) {
+    store.metric_put({job_id, p.step, time_now_rfc3339(), p.epoch_progress, p.loss, p.token_accuracy, p.learning_rate,
+                      p.tokens_per_s, p.val_loss, p.val_token_accuracy});
+    last_epoch = p.epoch;
+    last_loss = p.loss;
+    if (p.val_loss) last_val = p.val_loss;
+    if (display.on_step) display.on_step(p);
+  };
+  cb.on_log = [&](const std::string& s) {
+    store.event_append(job_id, "info", s);
+    if (display.on_log) display.on_log(s);
+  };
+  // The run-directory writer has saved the checkpoint when this runs.
+  cb.on_checkpoint = [&](const TrainCheckpoint& k) {
+    const std::string dir = fs::absolute(cfg.job.output + "/checkpoints/step-" + std::to_string(k.step)).string();
+    CheckpointRecord c{job_id, k.step, last_epoch, dir, json::object(), time_now_rfc3339()};
+    if (last_loss) c.metrics["loss"] = *last_loss;
+    if (last_val) c.metrics["val_loss"] = *last_val;
+    store.checkpoint_put(c);
+    store.event_append(job_id, "info", "checkpoint " + dir + " (" + k.reason + ")");
+  };
+  SftResult r = sft_train(m, data, cfg, text ? sft_format_of(*text) : SftFormat{}, cb);
+  if (result) *result = r;
+  if (r.status == TrainStatus::Interrupted) return SftJobOutcome::Interrupted;
+
+  const TuningSpec spec = tuning_spec_from_json(job.spec);
+  if (!spec.output_path.empty()) copy_adapter(r.output_dir, spec.output_path);
+  ModelRecord tuned = tuned_model_record(store, job, *base, cfg, r);
+  for (int attempt = 0; attempt < 100; attempt++) {
+    JobRecord j = job_get_or_throw(store, job_id);
+    const std::string before = j.state;
+    std::optional<JobState> next = job_transition(job_state_parse(before), JobEvent::Succeed);
+    if (!next) throw error_precondition("tuning job " + job_id, "finished training in state " + before);
+    j.state = job_state_name(*next);
+    j.end_time = time_now_rfc3339();
+    j.tuned_model_id = tuned.id;
+    if (store.job_update_with_model(j, before, tuned)) {
+      store.event_append(job_id, "info", "succeeded: tuned model " + tuned.id + " (" + tuned.display_name + ")");
+      return SftJobOutcome::Succeeded;
+    }
+  }
+  throw error_precondition("tuning job " + job_id, "the job kept changing while finishing");
+}
+
+}  // namespace loam

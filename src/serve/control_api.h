@@ -1,0 +1,48 @@
+// The control plane's operations as JSON in, JSON out, in the managed
+// service's shapes: the HTTP routes call these, and so does the CLI on a
+// local data directory, so `--output json` prints what the REST API returns.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "jobs/job_service.h"
+#include "registry/store.h"
+#include "serve/list_query.h"
+#include "serve/rest_shapes.h"
+
+namespace loam {
+
+struct ControlContext {
+  Store& store;
+  PathPolicy paths;
+  std::function<void()> on_job_change;  // wakes the runner; may be empty
+};
+
+// Models: list ({"models": [...], "nextPageToken"}), get, upload (import by
+// artifactUri; returns a finished long-running operation naming the model),
+// patch (displayName, description, labels), delete (refused while a job
+// uses the model unless force).
+nlohmann::json api_models_list(ControlContext& c, const ApiScope& s, const ListParams& p);
+nlohmann::json api_model_get(ControlContext& c, const ApiScope& s, const std::string& name);
+nlohmann::json api_model_upload(ControlContext& c, const ApiScope& s, const nlohmann::json& body);
+nlohmann::json api_model_patch(ControlContext& c, const ApiScope& s, const std::string& name, const nlohmann::json& body);
+nlohmann::json api_model_delete(ControlContext& c, const ApiScope& s, const std::string& name, bool force);
+
+// Tuning jobs: create (the TuningJob body), get, list ({"tuningJobs": [...]}),
+// cancel/pause/resume, events ({"events": [...]}), metrics ({"metrics": [...]}).
+nlohmann::json api_tuning_create(ControlContext& c, const ApiScope& s, const nlohmann::json& body);
+nlohmann::json api_tuning_get(ControlContext& c, const ApiScope& s, const std::string& id);
+nlohmann::json api_tuning_list(ControlContext& c, const ApiScope& s, const ListParams& p);
+nlohmann::json api_tuning_cancel(ControlContext& c, const ApiScope& s, const std::string& id);
+nlohmann::json api_tuning_pause(ControlContext& c, const ApiScope& s, const std::string& id);
+nlohmann::json api_tuning_resume(ControlContext& c, const ApiScope& s, const std::string& id);
+nlohmann::json api_tuning_events(ControlContext& c, const std::string& id, int64_t after_id);
+nlohmann::json api_tuning_metrics(ControlContext& c, const std::string& id);
+
+// "projects/p/locations/l/tuningJobs/123", "tuningJobs/123" or "123" -> "123".
+std::string tuning_job_id_of(const std::string& name);
+
+}  // namespace loam

@@ -1,0 +1,14 @@
+// The route groups of `loam serve`, each one file over the control API.
+#pragma once
+
+#include "serve/control_api.h"
+#include "serve/router.h"
+
+namespace loam {
+
+void routes_managed_add(Router& r, ControlContext& c);  // /v1 and /v1beta1 tuningJobs, models
+void routes_openai_add(Router& r, ControlContext& c);   // /v1/files, /v1/fine_tuning/jobs (OpenAI)
+void routes_all_add(Router& r, ControlContext& c);      // every route the server answers (health, openapi too)
+nlohmann::json openapi_document();                      // what /openapi.json serves
+
+}  // namespace loam
