@@ -261,7 +261,10 @@ SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, c
     }
     opt = adamw_init(lora);
   }
-  lora.config.base_model = cfg.source_model;
+  // What a user (or `loam merge`) can resolve later from anywhere: the
+  // absolute path, not the path as typed relative to the working directory.
+  lora.config.base_model = std::filesystem::absolute(cfg.source_model).lexically_normal().string();
+  if (lora.config.base_model.size() > 1 && lora.config.base_model.back() == '/') lora.config.base_model.pop_back();
   const std::string metrics_path = out + "/metrics.jsonl";
   if (!cfg.resume.empty()) metrics_truncate(metrics_path, st.global_step);
   else file_write_atomic(metrics_path, "");
