@@ -14,7 +14,7 @@
 #include "core/file_io.h"
 #include "model/gguf_export.h"
 #include "model/model.h"
-#include "model/model_text.h"
+#include "tokenizer/model_text.h"
 
 namespace loam::cli {
 

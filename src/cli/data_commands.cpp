@@ -16,7 +16,7 @@
 #include "data/split.h"
 #include "data/stats.h"
 #include "data/validate.h"
-#include "model/model_text.h"
+#include "tokenizer/model_text.h"
 
 namespace loam::cli {
 namespace {
@@ -118,7 +118,7 @@ void run_validate(const DataOptions& o, bool stats_only) {
   }
   std::fflush(stdout);
   if (!r.ok())
-    throw Error(o.file, std::to_string(r.n_errors) + " error" + (r.n_errors == 1 ? "" : "s") + " in the dataset");
+    throw Error(ErrorKind::DataError, o.file, std::to_string(r.n_errors) + " error" + (r.n_errors == 1 ? "" : "s") + " in the dataset");
 }
 
 struct PrepareOptions {
@@ -131,7 +131,7 @@ void run_prepare(const PrepareOptions& o) {
   PrepareResult r = dataset_prepare(o.data.file, o.out, dataset_options(o.data));
   print_issues(r.report);
   if (!r.report.ok())
-    throw Error(o.data.file, std::to_string(r.report.n_errors) + " error(s); nothing written to " + o.out);
+    throw Error(ErrorKind::DataError, o.data.file, std::to_string(r.report.n_errors) + " error(s); nothing written to " + o.out);
   if (o.output == "json") {
     json j = validation_report_to_json(r.report);
     j["out"] = o.out;
@@ -154,7 +154,7 @@ void run_split(const SplitCliOptions& o) {
   SplitResult r = dataset_split(o.data.file, o.train, o.validation, dataset_options(o.data), o.split);
   print_issues(r.report);
   if (!r.report.ok())
-    throw Error(o.data.file, std::to_string(r.report.n_errors) + " error(s); nothing written");
+    throw Error(ErrorKind::DataError, o.data.file, std::to_string(r.report.n_errors) + " error(s); nothing written");
   if (o.output == "json") {
     json labels = json::object();
     for (const auto& [label, n] : r.labels) labels[label] = {{"train", n.first}, {"validation", n.second}};

@@ -13,17 +13,17 @@
 
 #include "cli/bench_command.h"
 #include "cli/commands.h"
-#include "cli/line_reader.h"
 #include "cli/token_list.h"
 #include "core/error.h"
+#include "data/jsonl_reader.h"
 #include "formats/npy.h"
 #include "kernels/matmul.h"
 #include "kernels/threading.h"
 #include "model/generate.h"
 #include "model/lora.h"
 #include "model/model.h"
-#include "model/model_text.h"
 #include "model/transformer.h"
+#include "tokenizer/model_text.h"
 
 namespace loam::cli {
 namespace {

@@ -22,8 +22,8 @@
 #include "model/lora.h"
 #include "model/merge.h"
 #include "model/model.h"
-#include "model/model_text.h"
 #include "model/transformer_train.h"
+#include "tokenizer/model_text.h"
 #include "train/sft_data.h"
 #include "train/sft_trainer.h"
 

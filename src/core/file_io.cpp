@@ -17,17 +17,20 @@ namespace loam {
 
 std::string file_read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, std::string("cannot open: ") + std::strerror(errno));
+  if (!in) {
+    const int e = errno;
+    throw Error(error_kind_from_errno(e), path, std::string("cannot open: ") + std::strerror(e));
+  }
   std::ostringstream ss;
   ss << in.rdbuf();
-  if (in.bad()) throw Error(path, "read failed");
+  if (in.bad()) throw Error(ErrorKind::Internal, path, "read failed");
   return ss.str();
 }
 
 void file_write_atomic(const std::string& path, std::string_view bytes) {
   file_write_atomic_with(path, [&](std::FILE* f) {
     if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size())
-      throw Error(path, std::string("write failed: ") + std::strerror(errno));
+      throw Error(ErrorKind::Internal, path, std::string("write failed: ") + std::strerror(errno));
   });
 }
 
@@ -35,11 +38,14 @@ void file_write_atomic_with(const std::string& path,
                            const std::function<void(std::FILE*)>& write) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw Error(path, std::string("cannot create temporary file: ") + std::strerror(errno));
+  if (!f) {
+    const int e = errno;
+    throw Error(error_kind_from_errno(e), path, std::string("cannot create temporary file: ") + std::strerror(e));
+  }
   try {
     write(f);
     if (std::fflush(f) != 0 || ::fsync(fileno(f)) != 0)
-      throw Error(path, std::string("cannot flush: ") + std::strerror(errno));
+      throw Error(ErrorKind::Internal, path, std::string("cannot flush: ") + std::strerror(errno));
   } catch (...) {
     std::fclose(f);
     std::remove(tmp.c_str());
@@ -47,12 +53,12 @@ void file_write_atomic_with(const std::string& path,
   }
   if (std::fclose(f) != 0) {
     std::remove(tmp.c_str());
-    throw Error(path, std::string("cannot close: ") + std::strerror(errno));
+    throw Error(ErrorKind::Internal, path, std::string("cannot close: ") + std::strerror(errno));
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     int e = errno;
     std::remove(tmp.c_str());
-    throw Error(path, std::string("cannot rename into place: ") + std::strerror(e));
+    throw Error(error_kind_from_errno(e), path, std::string("cannot rename into place: ") + std::strerror(e));
   }
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) dir = ".";

@@ -10,7 +10,7 @@ nlohmann::json json_read_file(const std::string& path) {
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    throw Error(path, std::string("invalid JSON: ") + e.what());
+    throw Error(ErrorKind::DataError, path, std::string("invalid JSON: ") + e.what());
   }
 }
 

@@ -15,12 +15,15 @@ namespace loam {
 
 MappedFile MappedFile::open(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(path, std::string("cannot open: ") + std::strerror(errno));
+  if (fd < 0) {
+    const int e = errno;
+    throw Error(error_kind_from_errno(e), path, std::string("cannot open: ") + std::strerror(e));
+  }
   struct stat st;
   if (fstat(fd, &st) != 0) {
     int e = errno;
     ::close(fd);
-    throw Error(path, std::string("cannot stat: ") + std::strerror(e));
+    throw Error(error_kind_from_errno(e), path, std::string("cannot stat: ") + std::strerror(e));
   }
   if (S_ISDIR(st.st_mode)) {
     ::close(fd);
@@ -34,7 +37,7 @@ MappedFile MappedFile::open(const std::string& path) {
     if (p == MAP_FAILED) {
       int e = errno;
       ::close(fd);
-      throw Error(path, std::string("cannot map: ") + std::strerror(e));
+      throw Error(error_kind_from_errno(e), path, std::string("cannot map: ") + std::strerror(e));
     }
     f.data_ = static_cast<const uint8_t*>(p);
   }

@@ -68,7 +68,10 @@ std::string utf8_clean(std::string_view s, size_t max_bytes) {
 
 std::unique_ptr<JsonlReader> JsonlReader::open(const std::string& path, JsonlReaderOptions options) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw Error(path, std::string("cannot open: ") + std::strerror(errno));
+  if (!f) {
+    const int e = errno;
+    throw Error(error_kind_from_errno(e), path, std::string("cannot open: ") + std::strerror(e));
+  }
   return std::unique_ptr<JsonlReader>(new JsonlReader(f, {}, path, options));
 }
 
@@ -98,7 +101,7 @@ bool JsonlReader::refill() {
     buf_.resize(options_.chunk_bytes);
     size_t got = std::fread(buf_.data(), 1, buf_.size(), file_);
     if (got < buf_.size()) {
-      if (std::ferror(file_)) throw Error(name_, std::string("read failed: ") + std::strerror(errno));
+      if (std::ferror(file_)) throw Error(ErrorKind::Internal, name_, std::string("read failed: ") + std::strerror(errno));
       eof_ = true;
     }
     pos_ = 0;
@@ -108,7 +111,7 @@ bool JsonlReader::refill() {
   if (bytes_read_ == end_ && end_ >= 2) {  // first chunk
     const auto* b = reinterpret_cast<const unsigned char*>(file_ ? buf_.data() : memory_.data());
     if ((b[0] == 0xFF && b[1] == 0xFE) || (b[0] == 0xFE && b[1] == 0xFF))
-      throw Error(name_, "the file is UTF-16 encoded; datasets must be UTF-8",
+      throw Error(ErrorKind::DataError, name_, "the file is UTF-16 encoded; datasets must be UTF-8",
                   "convert it, e.g. iconv -f UTF-16 -t UTF-8 IN > OUT");
   }
   return end_ > 0;
@@ -168,6 +171,24 @@ void JsonlReader::finish_line(JsonlLine& line, std::string_view text, bool too_l
     return;
   }
   line.text = text;
+}
+
+void for_each_jsonl(const std::string& path,
+                    const std::function<void(const nlohmann::json&, const std::string&)>& fn) {
+  auto reader = JsonlReader::open(path);
+  JsonlLine line;
+  while (reader->next(line)) {
+    const std::string where = path + ":" + std::to_string(line.number);
+    if (!line.problem.empty()) throw Error(ErrorKind::DataError, where, line.problem);
+    if (line.text.find_first_not_of(" \t") == std::string_view::npos) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line.text);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw Error(ErrorKind::DataError, where, std::string("invalid JSON: ") + e.what());
+    }
+    fn(j, where);
+  }
 }
 
 }  // namespace loam

@@ -14,7 +14,9 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,6 +66,13 @@ class JsonlReader {
   size_t line_no_ = 0;
   size_t bytes_read_ = 0;
 };
+
+// For inputs of one JSON value per line (e.g. `loam tokenize --input`):
+// fn(value, "FILE:LINE") for each line that is not blank (spaces and tabs
+// only). A rejected line or invalid JSON throws Error (DataError) naming
+// FILE:LINE.
+void for_each_jsonl(const std::string& path,
+                    const std::function<void(const nlohmann::json&, const std::string&)>& fn);
 
 // Byte offset of the first invalid UTF-8 sequence in s, or npos when valid.
 size_t utf8_invalid_offset(std::string_view s);

@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
-#include "data/uri.h"
+#include "core/uri.h"
 
 namespace loam {
 namespace {
@@ -25,7 +25,7 @@ PrepareResult dataset_prepare(const std::string& in_uri, const std::string& out_
         std::string line = example_to_json(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
         line += '\n';
         if (std::fwrite(line.data(), 1, line.size(), f) != line.size())
-          throw Error(out_path, std::string("write failed: ") + std::strerror(errno));
+          throw Error(ErrorKind::Internal, out_path, std::string("write failed: ") + std::strerror(errno));
         ++result.n_written;
       });
       if (!result.report.ok()) throw InputHasErrors{};

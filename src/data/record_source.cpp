@@ -255,7 +255,7 @@ std::unique_ptr<RecordSource> RecordSource::from_memory(std::string_view bytes, 
 void RecordSource::split_whole(std::string_view bytes) {
   if (bytes.size() >= 2 && ((uint8_t(bytes[0]) == 0xFF && uint8_t(bytes[1]) == 0xFE) ||
                             (uint8_t(bytes[0]) == 0xFE && uint8_t(bytes[1]) == 0xFF)))
-    throw Error(name_, "the file is UTF-16 encoded; datasets must be UTF-8",
+    throw Error(ErrorKind::DataError, name_, "the file is UTF-16 encoded; datasets must be UTF-8",
                 "convert it, e.g. iconv -f UTF-16 -t UTF-8 IN > OUT");
   if (kind_ == FileKind::JsonArray) records_ = json_array_records(bytes);
   else records_ = csv_records(bytes, kind_ == FileKind::Tsv ? '\t' : ',');

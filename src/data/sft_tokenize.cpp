@@ -131,7 +131,7 @@ TokenizedExample sft_tokenize(const Example& e, const ModelText& m, int max_seq_
     out.labels = e.labels;
   } else {
     if (e.task() == Task::Preference)
-      throw Error("line " + std::to_string(e.line), "a preference example cannot be tokenized for SFT");
+      throw Error(ErrorKind::DataError, "line " + std::to_string(e.line), "a preference example cannot be tokenized for SFT");
     std::string full = render(m, e.turns, false);
     out.input_ids = model_text_encode_rendered(m, full);
     out.labels.assign(out.input_ids.size(), kLabelIgnore);
@@ -173,7 +173,7 @@ TokenizedPreference preference_tokenize(const Example& e, const ModelText& m, in
     out.rejected_ids = e.rejected_ids;
   } else {
     if (e.task() != Task::Preference)
-      throw Error("line " + std::to_string(e.line), "not a preference example");
+      throw Error(ErrorKind::DataError, "line " + std::to_string(e.line), "not a preference example");
     std::string prompt = render(m, e.turns, true);
     out.prompt_ids = model_text_encode_rendered(m, prompt);
     for (int side = 0; side < 2; ++side) {

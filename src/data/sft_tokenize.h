@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "data/example.h"
-#include "model/model_text.h"
+#include "tokenizer/model_text.h"
 
 namespace loam {
 

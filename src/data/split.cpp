@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
-#include "data/uri.h"
+#include "core/uri.h"
 
 namespace loam {
 namespace {
@@ -27,7 +27,7 @@ void write_rows(const std::string& path, const std::vector<const Row*>& rows) {
       std::fwrite(r->raw.data(), 1, r->raw.size(), f);
       std::fputc('\n', f);
     }
-    if (std::ferror(f)) throw Error(path, "write failed");
+    if (std::ferror(f)) throw Error(ErrorKind::Internal, path, "write failed");
   });
 }
 
@@ -53,7 +53,7 @@ SplitResult dataset_split(const std::string& in_uri, const std::string& train_ur
   });
   if (!result.report.ok()) return result;
   if (rows.size() < 2)
-    throw Error(in_uri, "needs at least 2 unique examples to split, has " + std::to_string(rows.size()));
+    throw Error(ErrorKind::DataError, in_uri, "needs at least 2 unique examples to split, has " + std::to_string(rows.size()));
 
   // Groups: one per label for classification, else one group.
   std::map<std::string, std::vector<const Row*>> groups;

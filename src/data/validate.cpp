@@ -6,8 +6,8 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/uri.h"
 #include "data/format_parse.h"
-#include "data/uri.h"
 
 namespace loam {
 
@@ -332,7 +332,7 @@ Dataset dataset_load(const std::string& uri, const DatasetOptions& options) {
       if (++shown == 10) break;
     }
     if (d.report.n_errors > shown) msg += "\n  ... and " + std::to_string(d.report.n_errors - shown) + " more";
-    throw Error(uri, msg, "run `loam data validate " + uri + "` for the full report");
+    throw Error(ErrorKind::DataError, uri, msg, "run `loam data validate " + uri + "` for the full report");
   }
   return d;
 }

@@ -310,7 +310,7 @@ const TensorRef* GgufFile::find(std::string_view name) const {
 
 const TensorRef& GgufFile::get(std::string_view name) const {
   const TensorRef* t = find(name);
-  if (!t) throw Error(path_ + ": tensor " + std::string(name), "missing");
+  if (!t) throw Error(ErrorKind::NotFound, path_ + ": tensor " + std::string(name), "missing");
   return *t;
 }
 

@@ -219,7 +219,7 @@ void GgufWriter::write(const std::string& path) const {
       ok = (t.n_bytes == 0 || std::fwrite(t.data, 1, t.n_bytes, f) == t.n_bytes) &&
            (pad == 0 || std::fwrite(zeros.data(), 1, pad, f) == pad);
     }
-    if (!ok) throw Error(path, "write failed", "is the disk full?");
+    if (!ok) throw Error(ErrorKind::Internal, path, "write failed", "is the disk full?");
   });
 }
 

@@ -129,7 +129,7 @@ const TensorRef* SafetensorsCheckpoint::find(std::string_view name) const {
 
 const TensorRef& SafetensorsCheckpoint::get(std::string_view name) const {
   const TensorRef* t = find(name);
-  if (!t) throw Error(path_, "missing tensor " + std::string(name));
+  if (!t) throw Error(ErrorKind::NotFound, path_, "missing tensor " + std::string(name));
   return *t;
 }
 

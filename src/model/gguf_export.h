@@ -14,7 +14,7 @@
 
 #include "core/dtype.h"
 #include "model/model.h"
-#include "model/model_text.h"
+#include "tokenizer/model_text.h"
 
 namespace loam {
 

@@ -179,7 +179,7 @@ LoraAdapter lora_load(const std::string& dir, const ModelConfig& c) {
       const TensorRef* ta = f.find(na);
       const TensorRef* tb = f.find(nb);
       if (!ta && !tb) continue;  // layers_to_transform may skip layers
-      if (!ta || !tb) throw Error(wpath + ": tensor " + (ta ? nb : na), "missing (lora_A and lora_B come in pairs)");
+      if (!ta || !tb) throw Error(ErrorKind::DataError, wpath + ": tensor " + (ta ? nb : na), "missing (lora_A and lora_B come in pairs)");
       LoraMatrix& m = a.layers[l][t];
       m.in = in;
       m.out = out;

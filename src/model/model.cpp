@@ -69,7 +69,7 @@ GenerationDefaults read_generation_config(const std::string& dir, const ModelCon
 Model load_hf_dir(const std::string& dir) {
   const std::string cfg_path = dir + "/config.json";
   if (!file_exists(cfg_path))
-    throw Error(dir, "not a model directory: config.json is missing",
+    throw Error(ErrorKind::NotFound, dir, "not a model directory: config.json is missing",
                 "pass a Hugging Face model directory or a .gguf file");
   Model m;
   m.path = dir;
@@ -88,7 +88,7 @@ Model load_hf_dir(const std::string& dir) {
 Model model_load(const std::string& path) {
   if (dir_exists(path)) return load_hf_dir(path);
   if (fs::path(path).extension() == ".gguf") return model_load_gguf(path);
-  if (!file_exists(path)) throw Error(path, "no such file or directory");
+  if (!file_exists(path)) throw Error(ErrorKind::NotFound, path, "no such file or directory");
   throw Error(path, "unrecognized model path", "pass a Hugging Face model directory or a .gguf file");
 }
 

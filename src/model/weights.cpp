@@ -18,7 +18,7 @@ std::string shape_str(const std::vector<int64_t>& s) {
 
 const TensorRef& need(const TensorSource& src, const std::string& name) {
   const TensorRef* t = src.find(name);
-  if (!t) throw Error(src.describe(name), "missing tensor", "the checkpoint does not match its config.json");
+  if (!t) throw Error(ErrorKind::DataError, src.describe(name), "missing tensor", "the checkpoint does not match its config.json");
   return *t;
 }
 

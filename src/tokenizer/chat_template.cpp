@@ -1,12 +1,12 @@
 // Chat templates; see chat_template.h.
 #include "tokenizer/chat_template.h"
 
-#include "tokenizer/jinja_ast.h"
-#include "tokenizer/jinja_eval.h"
-#include "tokenizer/jinja_filters.h"
-#include "tokenizer/jinja_lexer.h"
-#include "tokenizer/jinja_parser.h"
-#include "tokenizer/jinja_value.h"
+#include "tokenizer/jinja/jinja_ast.h"
+#include "tokenizer/jinja/jinja_eval.h"
+#include "tokenizer/jinja/jinja_filters.h"
+#include "tokenizer/jinja/jinja_lexer.h"
+#include "tokenizer/jinja/jinja_parser.h"
+#include "tokenizer/jinja/jinja_value.h"
 
 namespace loam {
 

@@ -34,14 +34,14 @@ void checkpoint_save(const std::string& dir, const LoraAdapter& adapter, const A
   file_write_atomic(tmp + "/trainer_state.json", j.dump(2) + "\n");
   fs::remove_all(dir, ec);
   fs::rename(tmp, dir, ec);
-  if (ec) throw Error(dir, "cannot move checkpoint into place: " + ec.message());
+  if (ec) throw Error(ErrorKind::Internal, dir, "cannot move checkpoint into place: " + ec.message());
 }
 
 void checkpoint_load(const std::string& dir, const ModelConfig& mc, LoraAdapter& adapter, AdamWState& opt,
                      TrainState& st) {
   const std::string state_path = dir + "/trainer_state.json";
   if (!file_exists(state_path))
-    throw Error(dir, "not a training checkpoint (trainer_state.json is missing)",
+    throw Error(ErrorKind::NotFound, dir, "not a training checkpoint (trainer_state.json is missing)",
                 "pass a directory under OUT/checkpoints/ of an earlier run");
   nlohmann::json j;
   try {
@@ -55,7 +55,7 @@ void checkpoint_load(const std::string& dir, const ModelConfig& mc, LoraAdapter&
     st.seed = j.at("seed").get<uint64_t>();
     opt.step = j.at("optimizer_step").get<int64_t>();
   } catch (const nlohmann::json::exception& e) {
-    throw Error(state_path, std::string("invalid trainer state: ") + e.what());
+    throw Error(ErrorKind::DataError, state_path, std::string("invalid trainer state: ") + e.what());
   }
   adapter = lora_load(dir, mc);
   opt.m.clear();
@@ -82,7 +82,7 @@ void checkpoint_load(const std::string& dir, const ModelConfig& mc, LoraAdapter&
     opt.v.push_back(std::move(vv));
   });
   if (!ok || f.tensors().size() != 2 * k)
-    throw Error(opt_path, "optimizer state does not match the adapter's tensors");
+    throw Error(ErrorKind::FailedPrecondition, opt_path, "optimizer state does not match the adapter's tensors");
 }
 
 }  // namespace loam

@@ -13,7 +13,8 @@ std::vector<SftSequence> load_split(const std::string& uri, const SftConfig& cfg
   opt.vocab_size = vocab;
   Dataset d = dataset_load(uri, opt);  // throws, listing FILE:LINE:FIELD errors
   if (d.report.task() && *d.report.task() == Task::Preference)
-    throw Error(uri, "holds preference pairs", "supervised tuning needs prompt/response examples (input_text/output_text, contents or messages); "
+    throw Error(ErrorKind::DataError, uri, "holds preference pairs",
+                "supervised tuning needs prompt/response examples (input_text/output_text, contents or messages); "
                 "check a file with: loam data validate FILE --task sft");
   std::vector<SftSequence> out;
   out.reserve(d.examples.size());
@@ -22,13 +23,13 @@ std::vector<SftSequence> load_split(const std::string& uri, const SftConfig& cfg
     try {
       t = sft_tokenize(e, text, cfg.max_seq_length);
     } catch (const Error& err) {
-      throw Error(d.report.path + ":" + std::to_string(e.line), err.what());
+      throw Error(ErrorKind::DataError, d.report.path + ":" + std::to_string(e.line), err.what());
     }
     if (t.truncated) n_truncated++;
     if (t.n_scored() == 0) continue;  // nothing left to learn after truncation
     out.push_back({std::move(t.input_ids), std::move(t.labels)});
   }
-  if (out.empty()) throw Error(uri, "no example has a token to train on");
+  if (out.empty()) throw Error(ErrorKind::DataError, uri, "no example has a token to train on");
   return out;
 }
 

@@ -4,7 +4,7 @@
 // and sequences longer than --max-seq-length are truncated and counted.
 #pragma once
 
-#include "model/model_text.h"
+#include "tokenizer/model_text.h"
 #include "train/sft_config.h"
 #include "train/sft_trainer.h"
 

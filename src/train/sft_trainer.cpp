@@ -13,8 +13,8 @@
 #include "core/system.h"
 #include "kernels/threading.h"
 #include "model/lora.h"
+#include "model/lora_gguf.h"
 #include "model/transformer_train.h"
-#include "train/adapter_gguf.h"
 #include "train/checkpoint.h"
 #include "train/optimizer.h"
 
@@ -222,7 +222,7 @@ void sft_check_memory(const SftPlan& plan, const SftConfig& cfg, int64_t limit_b
   hint += "a shorter --max-seq-length (now " + std::to_string(cfg.max_seq_length) + ")";
   if (cfg.batch_size > 1) hint += ", a smaller --batch-size (now " + std::to_string(cfg.batch_size) + ")";
   if (cfg.packing) hint += ", or no --packing";
-  throw Error("tune sft",
+  throw Error(ErrorKind::ResourceExhausted, "tune sft",
               "the run needs about " + human_bytes(plan.peak_memory_bytes) + " of memory (largest micro-batch " +
                   std::to_string(plan.max_batch_tokens) + " tokens) but the limit is " + limit,
               hint);
@@ -232,7 +232,7 @@ SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, c
                     const TrainCallbacks& cb) {
   using clock = std::chrono::steady_clock;
   sft_config_check(cfg);
-  if (data.train.empty()) throw Error(cfg.train_path, "no training examples");
+  if (data.train.empty()) throw Error(ErrorKind::DataError, cfg.train_path, "no training examples");
   const ModelConfig& c = m.config;
   const SftPlan plan = sft_plan(m, data, cfg);
   const std::string out = cfg.output_dir;
@@ -249,7 +249,7 @@ SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, c
   st.seed = cfg.seed;
   if (!cfg.resume.empty()) {
     checkpoint_load(cfg.resume, c, lora, opt, st);
-    if (st.seed != cfg.seed) throw Error("--seed", "differs from the checkpoint's seed (" + std::to_string(st.seed) + ")");
+    if (st.seed != cfg.seed) throw Error(ErrorKind::FailedPrecondition, "--seed", "differs from the checkpoint's seed (" + std::to_string(st.seed) + ")");
     log("resumed from " + cfg.resume + " at step " + std::to_string(st.global_step));
   } else {
     if (!cfg.init_adapter.empty()) {
@@ -269,7 +269,7 @@ SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, c
   if (!cfg.resume.empty()) metrics_truncate(metrics_path, st.global_step);
   else file_write_atomic(metrics_path, "");
   std::FILE* metrics = std::fopen(metrics_path.c_str(), "ab");
-  if (!metrics) throw Error(metrics_path, "cannot open for writing");
+  if (!metrics) throw Error(ErrorKind::Internal, metrics_path, "cannot open for writing");
   struct Closer {
     std::FILE* f;
     ~Closer() { std::fclose(f); }

@@ -3,9 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "data/dataset_test_util.h"
-#include "data/uri.h"
 #include "core/error.h"
+#include "core/file_io.h"
+#include "data/dataset_test_util.h"
 
 namespace loam {
 namespace {
@@ -161,29 +161,23 @@ TEST(RecordSource, JsonArrayElementsKeepTheirLines) {
               ElementsAre("t.json:1: unterminated JSON array (no closing ']')"));
 }
 
-TEST(Uri, LocalFileAndBuckets) {
-  EXPECT_EQ(uri_resolve("data/train.jsonl"), "data/train.jsonl");
-  EXPECT_EQ(uri_resolve("file:///tmp/x.jsonl"), "/tmp/x.jsonl");
-  EXPECT_EQ(uri_resolve("file://localhost/tmp/x.jsonl"), "/tmp/x.jsonl");
-  EXPECT_EQ(uri_resolve("gs://my-bucket/tuning/train.jsonl", "/srv/buckets/"),
-            "/srv/buckets/my-bucket/tuning/train.jsonl");
-  EXPECT_THROW(uri_resolve("gs://b/../../etc/passwd", "/srv"), Error);
-  EXPECT_THROW(uri_resolve("gs:///x", "/srv"), Error);
-  EXPECT_THROW(uri_resolve("s3://b/x"), Error);
-  EXPECT_THROW(uri_resolve("file://relative"), Error);
-}
+TEST(ForEachJsonl, SkipsBlankLinesAndNamesBadLines) {
+  const std::string path = ::testing::TempDir() + "/loam_for_each_jsonl.jsonl";
+  file_write_atomic(path, "\xEF\xBB\xBF{\"a\":1}\r\n\n  \t\n[2]\n");
+  std::vector<std::string> seen;
+  for_each_jsonl(path, [&](const nlohmann::json& j, const std::string& where) { seen.push_back(where + "=" + j.dump()); });
+  EXPECT_THAT(seen, ElementsAre(path + ":1={\"a\":1}", path + ":4=[2]"));
 
-TEST(Uri, BucketRootFromEnvironment) {
-  std::string old_root = std::getenv("LOAM_BUCKET_ROOT") ? std::getenv("LOAM_BUCKET_ROOT") : "";
-  std::string old_home = std::getenv("LOAM_HOME") ? std::getenv("LOAM_HOME") : "";
-  ::setenv("LOAM_BUCKET_ROOT", "/env/root", 1);
-  EXPECT_EQ(uri_resolve("gs://b/p"), "/env/root/b/p");
-  EXPECT_EQ(uri_resolve("gs://b/p", "/flag"), "/flag/b/p");
-  ::unsetenv("LOAM_BUCKET_ROOT");
-  ::setenv("LOAM_HOME", "/home/x/.loam", 1);
-  EXPECT_EQ(uri_resolve("gs://b/p"), "/home/x/.loam/buckets/b/p");
-  if (old_root.empty()) ::unsetenv("LOAM_BUCKET_ROOT"); else ::setenv("LOAM_BUCKET_ROOT", old_root.c_str(), 1);
-  if (old_home.empty()) ::unsetenv("LOAM_HOME"); else ::setenv("LOAM_HOME", old_home.c_str(), 1);
+  file_write_atomic(path, "{\"a\":1}\n{oops\n");
+  try {
+    for_each_jsonl(path, [](const nlohmann::json&, const std::string&) {});
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.where(), path + ":2");
+    EXPECT_EQ(e.kind(), ErrorKind::DataError);
+    EXPECT_THAT(e.message(), ::testing::StartsWith("invalid JSON"));
+  }
+  EXPECT_THROW(for_each_jsonl(path + ".missing", [](const nlohmann::json&, const std::string&) {}), Error);
 }
 
 }  // namespace

@@ -39,7 +39,7 @@
 #include <string>
 #include <vector>
 
-#include "tokenizer/jinja_lexer.h"
+#include "tokenizer/jinja/jinja_lexer.h"
 
 namespace loam::jinja {
 

@@ -1,5 +1,5 @@
 // Parser of the chat-template interpreter; see jinja_parser.h.
-#include "tokenizer/jinja_parser.h"
+#include "tokenizer/jinja/jinja_parser.h"
 
 #include <cstdlib>
 #include <initializer_list>
@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "core/error.h"
-#include "tokenizer/jinja_filters.h"
+#include "tokenizer/jinja/jinja_filters.h"
 
 namespace loam::jinja {
 namespace {

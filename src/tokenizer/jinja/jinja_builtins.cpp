@@ -3,9 +3,9 @@
 // strip/lstrip/rstrip ignore a `chars` argument and trim all whitespace.
 #include <ctime>
 
-#include "tokenizer/jinja_eval.h"
-#include "tokenizer/jinja_filters.h"
-#include "tokenizer/jinja_string.h"
+#include "tokenizer/jinja/jinja_eval.h"
+#include "tokenizer/jinja/jinja_filters.h"
+#include "tokenizer/jinja/jinja_string.h"
 
 namespace loam::jinja {
 namespace {

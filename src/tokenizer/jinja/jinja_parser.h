@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "tokenizer/jinja_ast.h"
-#include "tokenizer/jinja_lexer.h"
+#include "tokenizer/jinja/jinja_ast.h"
+#include "tokenizer/jinja/jinja_lexer.h"
 
 namespace loam::jinja {
 

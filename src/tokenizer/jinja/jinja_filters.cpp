@@ -1,13 +1,13 @@
 // Filters and tests of the chat-template interpreter; see jinja_filters.h.
-#include "tokenizer/jinja_filters.h"
+#include "tokenizer/jinja/jinja_filters.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <unordered_map>
 
-#include "tokenizer/jinja_eval.h"
-#include "tokenizer/jinja_string.h"
+#include "tokenizer/jinja/jinja_eval.h"
+#include "tokenizer/jinja/jinja_string.h"
 
 namespace loam::jinja {
 namespace {
@@ -135,17 +135,18 @@ Value f_list(Evaluator&, std::string_view name, const Value& v, const CallArgs&,
   }
 }
 
+// The items a sequence filter walks: a list's elements, or a string's
+// characters (held in `chars`).
+const Array& list_items(std::string_view filter, const Value& v, Array& chars) {
+  if (v.is_list()) return *v.arr;
+  if (v.kind != Kind::String) bad_operand(filter, v);
+  chars = string_chars(v.s);
+  return chars;
+}
+
 Value f_first_last(Evaluator&, std::string_view name, const Value& v, const CallArgs&, Scope&) {
   Array chars;
-  const Array* items = nullptr;
-  if (v.is_list()) {
-    items = v.arr.get();
-  } else if (v.kind == Kind::String) {
-    chars = string_chars(v.s);
-    items = &chars;
-  } else {
-    bad_operand(name, v);
-  }
+  const Array* items = &list_items(name, v, chars);
   if (items->empty()) return Value::undefined();
   return name == "first" ? items->front() : items->back();
 }
@@ -195,15 +196,7 @@ Value f_join(Evaluator&, std::string_view name, const Value& v, const CallArgs& 
   if (const Value* s = a.kw("separator")) sep = s->kind == Kind::String ? s->s : sep;
   const Value* attr = arg_value(a, 1, "attribute");
   Array chars;
-  const Array* items = nullptr;
-  if (v.is_list()) {
-    items = v.arr.get();
-  } else if (v.kind == Kind::String) {
-    chars = string_chars(v.s);
-    items = &chars;
-  } else {
-    bad_operand(name, v);
-  }
+  const Array* items = &list_items(name, v, chars);
   std::string out;
   for (size_t k = 0; k < items->size(); ++k) {
     if (k) out += sep;

@@ -1,4 +1,4 @@
-#include "train/adapter_gguf.h"
+#include "model/lora_gguf.h"
 
 #include <cmath>
 #include <cstring>

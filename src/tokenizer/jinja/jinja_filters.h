@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "tokenizer/jinja_value.h"
+#include "tokenizer/jinja/jinja_value.h"
 
 namespace loam::jinja {
 

@@ -1,5 +1,5 @@
 // Runtime values of the chat-template interpreter; see jinja_value.h.
-#include "tokenizer/jinja_value.h"
+#include "tokenizer/jinja/jinja_value.h"
 
 #include <algorithm>
 #include <charconv>
@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "tokenizer/jinja_string.h"
+#include "tokenizer/jinja/jinja_string.h"
 
 namespace loam::jinja {
 

@@ -1,4 +1,4 @@
-#include "data/uri.h"
+#include "core/uri.h"
 
 #include <cstdlib>
 
@@ -6,16 +6,20 @@
 
 namespace loam {
 
+std::string loam_home() {
+  if (const char* h = std::getenv("LOAM_HOME"); h && *h) return h;
+  const char* user_home = std::getenv("HOME");
+  return std::string(user_home && *user_home ? user_home : ".") + "/.loam";
+}
+
+std::string data_dir_default() {
+  if (const char* d = std::getenv("LOAM_DATA_DIR"); d && *d) return d;
+  return loam_home();
+}
+
 std::string bucket_root_default() {
   if (const char* r = std::getenv("LOAM_BUCKET_ROOT"); r && *r) return r;
-  std::string home;
-  if (const char* h = std::getenv("LOAM_HOME"); h && *h) {
-    home = h;
-  } else {
-    const char* user_home = std::getenv("HOME");
-    home = std::string(user_home && *user_home ? user_home : ".") + "/.loam";
-  }
-  return home + "/buckets";
+  return loam_home() + "/buckets";
 }
 
 std::string uri_resolve(const std::string& uri, const std::string& bucket_root) {

@@ -1,5 +1,5 @@
 // Text operations of the chat-template interpreter; see jinja_string.h.
-#include "tokenizer/jinja_string.h"
+#include "tokenizer/jinja/jinja_string.h"
 
 #include <locale.h>
 #include <wctype.h>

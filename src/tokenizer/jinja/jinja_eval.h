@@ -15,8 +15,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "tokenizer/jinja_ast.h"
-#include "tokenizer/jinja_value.h"
+#include "tokenizer/jinja/jinja_ast.h"
+#include "tokenizer/jinja/jinja_value.h"
 
 namespace loam::jinja {
 

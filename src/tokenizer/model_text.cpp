@@ -1,4 +1,4 @@
-#include "model/model_text.h"
+#include "tokenizer/model_text.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -69,7 +69,7 @@ void check_eos_ids(const json& v, int64_t n_vocab, const std::string& where, con
 ModelText load_from_dir(const std::string& dir) {
   const std::string tok_path = dir + "/tokenizer.json";
   if (!file_exists(tok_path))
-    throw Error(dir, "missing tokenizer.json", "Loam reads the Hugging Face fast-tokenizer file; download it with the model");
+    throw Error(ErrorKind::NotFound, dir, "missing tokenizer.json", "Loam reads the Hugging Face fast-tokenizer file; download it with the model");
   ModelText t{Tokenizer::from_file(tok_path), std::nullopt, "", "", {}, false};
   const std::string cfg_path = dir + "/tokenizer_config.json";
   std::optional<std::string> tmpl;
@@ -177,7 +177,7 @@ ModelText model_text_load(const std::string& path) {
     t.add_bos = !t.tokenizer.spec().prefix_ids.empty();
     return t;
   }
-  if (!file_exists(path)) throw Error(path, "no such file or directory");
+  if (!file_exists(path)) throw Error(ErrorKind::NotFound, path, "no such file or directory");
   throw Error(path, "not a tokenizer", "pass a tokenizer.json, a model directory or a .gguf file");
 }
 

@@ -3,14 +3,14 @@
 // The preprocessing passes are textual, like the reference's regex
 // replacements; each keeps, for every output byte, the offset it had in the
 // original template so that errors can name the original line:column.
-#include "tokenizer/jinja_lexer.h"
+#include "tokenizer/jinja/jinja_lexer.h"
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 
 #include "core/error.h"
-#include "tokenizer/jinja_string.h"
+#include "tokenizer/jinja/jinja_string.h"
 
 namespace loam::jinja {
 namespace {

@@ -1,11 +1,11 @@
 // Evaluator of the chat-template interpreter; see jinja_eval.h.
-#include "tokenizer/jinja_eval.h"
+#include "tokenizer/jinja/jinja_eval.h"
 
 #include <algorithm>
 
 #include "core/error.h"
-#include "tokenizer/jinja_filters.h"
-#include "tokenizer/jinja_string.h"
+#include "tokenizer/jinja/jinja_filters.h"
+#include "tokenizer/jinja/jinja_string.h"
 
 namespace loam::jinja {
 
