@@ -9,7 +9,7 @@ bash scripts/install-deps.sh
 packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # libFuzzer targets (fuzz/) and the sanitizer builds.
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev libomp-dev
   # Test-data generators in tools/ (never used by loam itself).
   python3-numpy python3-torch
 )
