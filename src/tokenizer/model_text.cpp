@@ -162,6 +162,9 @@ ModelText load_from_gguf(const std::string& path) {
     if (std::find(t.eos_ids.begin(), t.eos_ids.end(), *eot) == t.eos_ids.end()) t.eos_ids.push_back(static_cast<int32_t>(*eot));
   if (auto tmpl = g.get_string("tokenizer.chat_template"))
     t.chat_template = ChatTemplate::parse(*tmpl, path + ": tokenizer.chat_template");
+  // The embedding's rows are the model's vocabulary (a file without one holds only a tokenizer).
+  if (const TensorRef* embd = g.find("token_embd.weight"); embd && embd->shape.size() == 2)
+    model_text_check_vocab(t, embd->shape[0], path + ": tensor token_embd.weight");
   return t;
 }
 

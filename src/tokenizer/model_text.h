@@ -35,7 +35,8 @@ ModelText model_text_load(const std::string& model_path);
 // post-processor special token, unk and eos id must be below n_vocab.
 // vocab_origin names where n_vocab came from ("m/config.json: vocab_size").
 // model_text_load already does this for a directory whose config.json states
-// vocab_size; callers holding a Model call it with model.config.vocab.
+// vocab_size and for a GGUF file with token_embd.weight; callers holding a
+// Model call it too, with model.config.vocab.
 // Throws Error naming the token and the file.
 void model_text_check_vocab(const ModelText& t, int64_t n_vocab, const std::string& vocab_origin);
 
