@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 [ "${LOAM_SKIP_INSTALL:-0}" = 1 ] || bash scripts/install-deps.sh
 bash scripts/fetch-test-assets.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
 cmake --build build -j2
 
 work=demo-output

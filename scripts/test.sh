@@ -5,9 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[ "${LOAM_SKIP_INSTALL:-0}" = 1 ] || bash scripts/install-deps.sh
+[ "${LOAM_SKIP_INSTALL:-0}" = 1 ] || bash scripts/install-test-deps.sh
 bash scripts/fetch-test-assets.sh
 
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON
 cmake --build build -j2
 ctest --test-dir build --output-on-failure -j2

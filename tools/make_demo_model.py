@@ -9,15 +9,19 @@ architecture (Llama, tied embeddings, GQA) scaled down, and a REAL tokenizer
 exactly the code path a downloaded checkpoint takes.
 
 Usage: python3 tools/make_demo_model.py OUT_DIR [--hidden 256] [--layers 4] [--seed 0]
-Needs numpy only.
+Needs only Python's standard library (the demo installs no PyTorch or NumPy):
+random values come from a seeded random.Random through a table of normal
+quantiles, written as little-endian F32.
 """
 import argparse
+import array
 import json
 import os
+import random
 import shutil
+import statistics
 import struct
-
-import numpy as np
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOKENIZER_DIR = os.path.join(HERE, "node_modules", "@lenml", "tokenizer-llama2", "models")
@@ -51,11 +55,49 @@ CHAT_TEMPLATE = (
 )
 
 
+class Normal:
+    """Seeded N(0, std^2) samples, fast in pure Python: 16 random bits pick
+    one of 65536 equally likely normal quantiles (midpoints of the bins)."""
+
+    def __init__(self, seed):
+        self.rng = random.Random(seed)
+        nd = statistics.NormalDist()
+        self.table = [nd.inv_cdf((k + 0.5) / 65536) for k in range(65536)]
+
+    def floats(self, n, std):
+        bits = array.array("H", self.rng.randbytes(2 * n))
+        if sys.byteorder != "little":
+            bits.byteswap()
+        t = [x * std for x in self.table]
+        return array.array("f", map(t.__getitem__, bits))
+
+
+class Tensor:
+    def __init__(self, shape, values):
+        self.shape = list(shape)
+        self.values = values  # array.array("f"), row-major
+
+    def n_elements(self):
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+
+def ones(n):
+    return Tensor([n], array.array("f", [1.0]) * n)
+
+
 def write_safetensors(path, tensors):
     header, offset, blobs = {}, 0, []
-    for name, arr in tensors:
-        data = np.ascontiguousarray(arr, dtype=np.float32).tobytes()
-        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [offset, offset + len(data)]}
+    for name, t in tensors:
+        v = t.values
+        if sys.byteorder != "little":
+            v = array.array("f", v)
+            v.byteswap()
+        data = v.tobytes()
+        assert len(data) == 4 * t.n_elements(), name
+        header[name] = {"dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + len(data)]}
         offset += len(data)
         blobs.append(data)
     header["__metadata__"] = {"format": "pt"}
@@ -92,10 +134,13 @@ def main():
         vocab = len(tok["model"]["vocab"])
     H, L, I = args.hidden, args.layers, args.intermediate
     hd = H // args.heads
-    rng = np.random.default_rng(args.seed)
+    rng = Normal(args.seed)
 
     def normal(*shape, std=0.02):
-        return rng.normal(0.0, std, size=shape).astype(np.float32)
+        n = 1
+        for d in shape:
+            n *= d
+        return Tensor(shape, rng.floats(n, std))
 
     # Tied embeddings also produce the logits: a larger scale than the 0.02 of
     # the other matrices lets a tuned adapter reach confident predictions.
@@ -103,17 +148,17 @@ def main():
     for l in range(L):
         p = f"model.layers.{l}."
         tensors += [
-            (p + "input_layernorm.weight", np.ones(H, np.float32)),
+            (p + "input_layernorm.weight", ones(H)),
             (p + "self_attn.q_proj.weight", normal(args.heads * hd, H)),
             (p + "self_attn.k_proj.weight", normal(args.kv_heads * hd, H)),
             (p + "self_attn.v_proj.weight", normal(args.kv_heads * hd, H)),
             (p + "self_attn.o_proj.weight", normal(H, args.heads * hd)),
-            (p + "post_attention_layernorm.weight", np.ones(H, np.float32)),
+            (p + "post_attention_layernorm.weight", ones(H)),
             (p + "mlp.gate_proj.weight", normal(I, H)),
             (p + "mlp.up_proj.weight", normal(I, H)),
             (p + "mlp.down_proj.weight", normal(H, I)),
         ]
-    tensors.append(("model.norm.weight", np.ones(H, np.float32)))
+    tensors.append(("model.norm.weight", ones(H)))
 
     os.makedirs(args.out, exist_ok=True)
     config = {
@@ -129,7 +174,7 @@ def main():
     json.dump({"bos_token_id": 1, "eos_token_id": 2, "do_sample": False},
               open(os.path.join(args.out, "generation_config.json"), "w"), indent=2)
     write_safetensors(os.path.join(args.out, "model.safetensors"), tensors)
-    n = sum(int(np.prod(a.shape)) for _, a in tensors)
+    n = sum(t.n_elements() for _, t in tensors)
     if args.vocab:
         print(f"wrote {args.out}: llama, {L} layers, hidden {H}, vocab {vocab}, {n / 1e6:.1f} M parameters, no tokenizer")
         return

@@ -124,6 +124,7 @@ void run_validate(const DataOptions& o, bool stats_only) {
 struct PrepareOptions {
   DataOptions data;
   std::string out;
+  std::string output = "text";  // what to print: text or json
 };
 
 void run_prepare(const PrepareOptions& o) {
@@ -131,6 +132,13 @@ void run_prepare(const PrepareOptions& o) {
   print_issues(r.report);
   if (!r.report.ok())
     throw Error(ErrorKind::DataError, o.data.file, std::to_string(r.report.n_errors) + " error(s); nothing written to " + o.out);
+  if (o.output == "json") {
+    json j = validation_report_to_json(r.report);
+    j["out"] = o.out;
+    j["written"] = r.n_written;
+    std::printf("%s\n", j.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+    return;
+  }
   std::printf("wrote %zu examples to %s (from %s, format %s)\n", r.n_written, o.out.c_str(),
               file_kind_name(r.report.file_kind), format_name(*r.report.format));
 }
@@ -139,6 +147,7 @@ struct SplitCliOptions {
   DataOptions data;
   SplitOptions split;
   std::string train, validation;
+  std::string output = "text";  // what to print: text or json
 };
 
 void run_split(const SplitCliOptions& o) {
@@ -146,6 +155,16 @@ void run_split(const SplitCliOptions& o) {
   print_issues(r.report);
   if (!r.report.ok())
     throw Error(ErrorKind::DataError, o.data.file, std::to_string(r.report.n_errors) + " error(s); nothing written");
+  if (o.output == "json") {
+    json labels = json::object();
+    for (const auto& [label, n] : r.labels) labels[label] = {{"train", n.first}, {"validation", n.second}};
+    std::printf("%s\n", json{{"train", {{"path", o.train}, {"examples", r.n_train}}},
+                             {"validation", {{"path", o.validation}, {"examples", r.n_validation}}},
+                             {"duplicates_removed", r.n_duplicates_removed}, {"labels", labels},
+                             {"seed", o.split.seed}, {"validation_fraction", o.split.validation_fraction}}
+                            .dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+    return;
+  }
   std::printf("train: %zu examples -> %s\nvalidation: %zu examples -> %s\nduplicates removed: %zu\n", r.n_train,
               o.train.c_str(), r.n_validation, o.validation.c_str(), r.n_duplicates_removed);
   for (const auto& [label, n] : r.labels)
@@ -180,6 +199,7 @@ void register_data_commands(CLI::App& app) {
   CLI::App* p = data->add_subcommand("prepare", "Convert CSV/TSV/JSON/JSONL into canonical JSONL");
   p->add_option("in", prepare->data.file, "Input dataset")->required();
   p->add_option("--out", prepare->out, "Output .jsonl (written atomically)")->required();
+  p->add_option("--output", prepare->output, "What to print: text or json")->check(CLI::IsMember({"text", "json"}));
   add_common(p, prepare->data);
   p->callback([prepare] { run_prepare(*prepare); });
 
@@ -191,6 +211,7 @@ void register_data_commands(CLI::App& app) {
   sp->add_option("--seed", split->split.seed, "Shuffle seed")->default_val(0);
   sp->add_option("--train", split->train, "Output train .jsonl")->required();
   sp->add_option("--validation", split->validation, "Output validation .jsonl")->required();
+  sp->add_option("--output", split->output, "What to print: text or json")->check(CLI::IsMember({"text", "json"}));
   add_common(sp, split->data);
   sp->callback([split] { run_split(*split); });
 }

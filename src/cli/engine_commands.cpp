@@ -49,6 +49,7 @@ void run_inspect(const InspectOptions& o) {
   std::string tokenizer_status = "ok";
   try {
     ModelText t = model_text_load(o.model);
+    model_text_check_vocab(t, c.vocab, m.path + ": vocab_size");
     has_template = t.chat_template.has_value();
   } catch (const Error& e) {
     tokenizer_status = e.what();
@@ -239,6 +240,7 @@ void run_generate(const GenerateOptions& o) {
   Model m = model_load(o.model);
   m.compute.threads = o.threads;
   ModelText t = model_text_load(o.model);
+  model_text_check_vocab(t, m.config.vocab, m.path + ": vocab_size");
   std::unique_ptr<LoraAdapter> lora;
   if (!o.adapter.empty()) lora = std::make_unique<LoraAdapter>(lora_load(o.adapter, m.config));
   const bool json_out = o.output == "json";

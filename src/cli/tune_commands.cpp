@@ -24,6 +24,7 @@
 
 #include "cli/commands.h"
 #include "cli/control_client.h"
+#include "cli/progress_line.h"
 #include "cli/token_list.h"
 #include "core/error.h"
 #include "core/file_io.h"
@@ -515,16 +516,29 @@ void register_tune_commands(CLI::App& app) {
     }
   });
 
-  static std::string merge_model, merge_adapter, merge_out;
+  static std::string merge_model, merge_adapter, merge_out, merge_output = "text";
   auto* mg = app.add_subcommand("merge", "Merge a LoRA adapter into its base model (writes a HF checkpoint)");
   mg->add_option("--model", merge_model, "Base model directory")->required();
   mg->add_option("--adapter", merge_adapter, "PEFT adapter directory")->required();
-  mg->add_option("--out", merge_out, "Output directory")->required();
+  mg->add_option("--out", merge_out, "Output directory (not the model's or the adapter's)")->required();
+  mg->add_option("--output", merge_output, "What to print: text or json")->check(CLI::IsMember({"text", "json"}));
   mg->callback([] {
+    std::vector<NamedPath> inputs = model_input_files(merge_model);
+    for (NamedPath p : model_input_files(merge_adapter)) inputs.push_back({"the adapter's file", p.path});
+    check_outputs_distinct(inputs, {{"--out", merge_out}});
     Model m = model_load(merge_model);
     LoraAdapter a = lora_load(merge_adapter, m.config);
-    model_merge_lora(m, a, merge_out);
-    std::printf("merged %s into %s -> %s\n", merge_adapter.c_str(), merge_model.c_str(), merge_out.c_str());
+    int n_merged = 0;
+    {
+      ProgressLine progress("merge");
+      n_merged = model_merge_lora(m, a, merge_out, [&](int done, int total) { progress.update("layer", done, total); });
+    }
+    if (merge_output == "json")
+      std::printf("%s\n", nlohmann::json{{"model", merge_model}, {"adapter", merge_adapter}, {"out", merge_out},
+                                         {"weights", merge_out + "/model.safetensors"},
+                                         {"matrices_merged", n_merged}}.dump().c_str());
+    else
+      std::printf("merged %s into %s -> %s\n", merge_adapter.c_str(), merge_model.c_str(), merge_out.c_str());
   });
 
   auto* debug = app.add_subcommand("debug", "Diagnostics for checking ports");

@@ -18,8 +18,7 @@ struct InputHasErrors {};  // aborts the atomic write; never escapes this file
 PrepareResult dataset_prepare(const std::string& in_uri, const std::string& out_uri, const DatasetOptions& options) {
   PrepareResult result;
   std::string out_path = uri_resolve(out_uri, options.bucket_root);
-  if (uri_resolve(in_uri, options.bucket_root) == out_path)
-    throw Error(out_uri, "the output would overwrite the input", "choose another --out");
+  check_outputs_distinct({{"input", uri_resolve(in_uri, options.bucket_root)}}, {{"--out", out_path}});
   try {
     file_write_atomic_with(out_path, [&](std::FILE* f) {
       result.report = dataset_validate(in_uri, options, [&](Example&& e, std::string_view, bool) {

@@ -38,6 +38,10 @@ SplitResult dataset_split(const std::string& in_uri, const std::string& train_ur
   if (!(split.validation_fraction > 0 && split.validation_fraction < 1))
     throw Error("--validation-fraction", "must be between 0 and 1 (exclusive), got " +
                                              std::to_string(split.validation_fraction));
+  const std::string train_path = uri_resolve(train_uri, options.bucket_root);
+  const std::string validation_path = uri_resolve(validation_uri, options.bucket_root);
+  check_outputs_distinct({{"input", uri_resolve(in_uri, options.bucket_root)}},
+                         {{"--train", train_path}, {"--validation", validation_path}});
   SplitResult result;
   std::vector<Row> rows;
   result.report = dataset_validate(in_uri, options, [&](Example&& e, std::string_view raw, bool duplicate) {
@@ -83,8 +87,10 @@ SplitResult dataset_split(const std::string& in_uri, const std::string& train_ur
   }
   shuffle(train, rng);
   shuffle(validation, rng);
-  write_rows(uri_resolve(train_uri, options.bucket_root), train);
-  write_rows(uri_resolve(validation_uri, options.bucket_root), validation);
+  FileStage stage;  // both files or neither
+  write_rows(stage.temp_for(train_path), train);
+  write_rows(stage.temp_for(validation_path), validation);
+  stage.commit();
   result.n_train = train.size();
   result.n_validation = validation.size();
   return result;

@@ -7,7 +7,9 @@
 // validation set (largest-remainder rounding), so rare labels appear in both
 // sides when they have at least two examples. Records are written verbatim
 // (JSONL input) or as JSON objects (CSV/TSV rows); outputs are JSONL, each
-// written atomically. Nothing is written when the input has errors.
+// written atomically and renamed into place together. Nothing is written when
+// the input has errors, or when an output is the input or both outputs are one
+// file (compared as resolved paths: symlinks and hard links count).
 #pragma once
 
 #include <cstdint>

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/escape.h"
 
 namespace loam {
 
@@ -136,13 +137,13 @@ class GgufParser {
   GgufType type_read(const std::string& key) {
     uint32_t t = read<uint32_t>("value type");
     if (t > static_cast<uint32_t>(GgufType::F64))
-      throw Error(f_.path_ + ": metadata key " + key, "unknown value type " + std::to_string(t));
+      throw Error(f_.path_ + ": metadata key " + error_escape(key), "unknown value type " + std::to_string(t));
     return static_cast<GgufType>(t);
   }
 
   void array_read(GgufValue& v, int depth, const std::string& key) {
     if (depth >= kMaxArrayDepth)
-      throw Error(f_.path_ + ": metadata key " + key, "arrays nested deeper than " +
+      throw Error(f_.path_ + ": metadata key " + error_escape(key), "arrays nested deeper than " +
                                                           std::to_string(kMaxArrayDepth) + " levels");
     v.elem = type_read(key);
     v.count = read<uint64_t>("array count");
@@ -162,8 +163,8 @@ class GgufParser {
   void kv_read() {
     context_ = "metadata key #" + std::to_string(f_.keys_.size());
     std::string key(string_read("metadata key"));
-    context_ = "metadata key " + key;
-    if (f_.key_index_.count(key)) throw Error(f_.path_ + ": metadata key " + key, "appears twice");
+    context_ = "metadata key " + error_escape(key);  // names from the file may hold any bytes
+    if (f_.key_index_.count(key)) throw Error(f_.path_ + ": " + context_, "appears twice");
     GgufType t = type_read(key);
     f_.values_.push_back(value_read(t, 0, key));
     f_.key_index_.emplace(key, f_.keys_.size());
@@ -190,8 +191,8 @@ class GgufParser {
     t.file = f_.path_;
     context_ = "tensor #" + std::to_string(f_.tensors_.size());
     t.name = std::string(string_read("tensor name"));
-    context_ = "tensor " + t.name;
-    const std::string where = f_.path_ + ": tensor " + t.name;
+    context_ = "tensor " + error_escape(t.name);
+    const std::string where = f_.path_ + ": " + context_;
     if (f_.tensor_index_.count(t.name)) throw Error(where, "appears twice in the tensor table");
     uint32_t n_dims = read<uint32_t>("n_dims");
     if (n_dims > kMaxDims) throw Error(where, "has " + std::to_string(n_dims) + " dims; at most 4 allowed");
@@ -264,7 +265,7 @@ class GgufParser {
     for (size_t k = 1; k < order.size(); k++) {
       const size_t prev = order[k - 1], cur = order[k];
       if (offsets[cur] < offsets[prev] + f_.tensors_[prev].n_bytes)
-        throw Error(f_.path_ + ": tensor " + f_.tensors_[cur].name,
+        throw Error(f_.path_ + ": tensor " + error_escape(f_.tensors_[cur].name),
                     "data overlaps tensor " + f_.tensors_[prev].name);
     }
     f_.offsets_ = offsets;
@@ -300,7 +301,7 @@ const TensorRef* GgufFile::find(std::string_view name) const {
   if (it == tensor_index_.end()) return nullptr;
   const TensorRef& t = tensors_[it->second];
   if (!t.supported)
-    throw Error(path_ + ": tensor " + t.name, "has ggml type " + ggml_type_name(t.ggml_type) +
+    throw Error(path_ + ": tensor " + error_escape(t.name), "has ggml type " + ggml_type_name(t.ggml_type) +
                                                   ", which Loam cannot compute with",
                 "supported types: F32, F16, BF16, Q8_0; re-quantize the model to Q8_0 or convert "
                 "it from the safetensors checkpoint");

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/escape.h"
 
 namespace loam {
 
@@ -62,7 +63,7 @@ const Arch& arch_find_hf(const nlohmann::json& config, const std::string& origin
 const Arch& arch_find_gguf(const std::string& gguf_arch, const std::string& origin) {
   for (const Arch* a : arch_registry())
     if (contains(a->gguf_archs, gguf_arch)) return *a;
-  throw Error(origin + ": general.architecture", "unsupported architecture \"" + gguf_arch + "\"",
+  throw Error(origin + ": general.architecture", "unsupported architecture \"" + error_escape(gguf_arch) + "\"",
               "supported: " + arch_supported_list());
 }
 

@@ -69,6 +69,11 @@ void model_config_check(const ModelConfig& c, const std::string& origin) {
   need(static_cast<int>(c.layer_sliding.size()) == c.n_layers, "layer_types",
        "needs one entry per layer");
   need(c.sliding_window >= 0, "sliding_window", "must not be negative");
+  need(c.max_position > 0, "max_position_embeddings", "must be positive (the model's context length)");
+  const std::string vocab_range = "outside the vocabulary [0, " + std::to_string(c.vocab) + ") of vocab_size";
+  need(c.bos_id < c.vocab && c.bos_id >= -1, "bos_token_id", "id " + std::to_string(c.bos_id) + " is " + vocab_range);
+  for (int id : c.eos_ids)
+    need(id >= 0 && id < c.vocab, "eos_token_id", "id " + std::to_string(id) + " is " + vocab_range);
 }
 
 }  // namespace loam

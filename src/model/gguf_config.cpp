@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/escape.h"
 #include "formats/gguf.h"
 #include "formats/tensor_ref.h"
 #include "model/arch.h"
@@ -53,7 +54,7 @@ ModelConfig model_config_from_gguf(const GgufFile& g) {
   c.rms_eps = static_cast<float>(r.get_float("attention.layer_norm_rms_epsilon").value_or(1e-6));
   c.rope_theta = static_cast<float>(r.get_float("rope.freq_base").value_or(10000.0));
   if (auto type = r.get_string("rope.scaling.type"); type && *type != "none") {
-    if (*type != "linear") r.fail("rope.scaling.type", "unsupported rope scaling \"" + *type + "\"");
+    if (*type != "linear") r.fail("rope.scaling.type", "unsupported rope scaling \"" + error_escape(*type) + "\"");
     c.rope_scaling.type = RopeScalingType::Linear;
     c.rope_scaling.factor = static_cast<float>(r.get_float("rope.scaling.factor").value_or(1.0));
   }

@@ -106,7 +106,8 @@ void write_tokenizer(GgufWriter& w, const ModelText& t) {
 
 }  // namespace
 
-void model_export_gguf(const Model& m, const ModelText* text, DType dt, const std::string& path) {
+void model_export_gguf(const Model& m, const ModelText* text, DType dt, const std::string& path,
+                       const ExportProgress& progress) {
   const ModelConfig& c = m.config;
   const ModelWeights& wt = m.weights;
   if (dt == DType::Q8_0 && (c.hidden % 32 != 0 || c.intermediate % 32 != 0 || c.q_dim() % 32 != 0))
@@ -178,6 +179,7 @@ void model_export_gguf(const Model& m, const ModelText* text, DType dt, const st
     add_matrix(b + "ffn_gate.weight", L.w_gate);
     add_matrix(b + "ffn_up.weight", L.w_up);
     add_matrix(b + "ffn_down.weight", L.w_down);
+    if (progress) progress(l + 1, c.n_layers);
   }
   w.write(path);
 }

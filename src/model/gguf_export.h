@@ -9,6 +9,7 @@
 // (query_pre_attn_scalar^-1/2), which llama.cpp's converter leaves out.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "core/dtype.h"
@@ -17,7 +18,13 @@
 
 namespace loam {
 
-// text may be null (no tokenizer metadata is written then).
-void model_export_gguf(const Model& m, const ModelText* text, DType matrix_dtype, const std::string& path);
+// Called with (layers converted, n_layers) after each layer, for a progress
+// display; may be empty.
+using ExportProgress = std::function<void(int done, int total)>;
+
+// text may be null (no tokenizer metadata is written then). The file is
+// written to a temporary name and renamed into place.
+void model_export_gguf(const Model& m, const ModelText* text, DType matrix_dtype, const std::string& path,
+                       const ExportProgress& progress = {});
 
 }  // namespace loam

@@ -27,7 +27,10 @@ struct LoraConfig {
   float dropout = 0.0f;     // lora_dropout (training only)
   bool use_rslora = false;  // scale alpha/sqrt(r) instead of alpha/r
   std::array<bool, kLoraTargets> targets{true, true, true, true, true, true, true};
-  std::string base_model;   // base_model_name_or_path, informational
+  // base_model_name_or_path: informational. Adapters Loam trains store the
+  // absolute path of the base model (directory or .gguf), which stays valid
+  // from any working directory; PEFT adapters from elsewhere hold a hub id.
+  std::string base_model;
   float scale() const;
 };
 

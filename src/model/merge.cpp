@@ -6,6 +6,7 @@
 
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/file_io.h"
 #include "formats/safetensors.h"
 #include "formats/tensor_ref.h"
 
@@ -13,7 +14,8 @@ namespace loam {
 
 namespace fs = std::filesystem;
 
-void model_merge_lora(const Model& m, const LoraAdapter& a, const std::string& out_dir) {
+int model_merge_lora(const Model& m, const LoraAdapter& a, const std::string& out_dir,
+                     const std::function<void(int done, int total)>& progress) {
   if (m.format != "safetensors")
     throw Error(m.path, "merging needs a Hugging Face checkpoint directory", "GGUF models can use the adapter's adapter.gguf with llama.cpp instead");
   const ModelConfig& c = m.config;
@@ -21,7 +23,7 @@ void model_merge_lora(const Model& m, const LoraAdapter& a, const std::string& o
   // Merged weights by HF tensor name, kept as bytes in the original dtype.
   std::map<std::string, std::vector<uint8_t>> merged;
   const float scale = a.config.scale();
-  for (int l = 0; l < c.n_layers; l++)
+  for (int l = 0; l < c.n_layers; l++) {
     for (int t = 0; t < kLoraTargets; t++) {
       const LoraMatrix& lm = a.layers[l][t];
       if (!lm.active()) continue;
@@ -52,6 +54,15 @@ void model_merge_lora(const Model& m, const LoraAdapter& a, const std::string& o
         }
       merged[name] = std::move(bytes);
     }
+    if (progress) progress(l + 1, c.n_layers);
+  }
+  const std::vector<const char*> side_files = {
+      "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+      "special_tokens_map.json", "added_tokens.json", "chat_template.jinja", "chat_template.json",
+      "tokenizer.model", "preprocessor_config.json", "processor_config.json"};
+  std::vector<NamedPath> outputs = {{"the output directory", out_dir}, {"the merged weights", out_dir + "/model.safetensors"}};
+  for (const char* side : side_files) outputs.push_back({"the output file", out_dir + "/" + side});
+  check_outputs_distinct(model_input_files(m.path), outputs);
   fs::create_directories(out_dir);
   std::vector<TensorToWrite> ts;
   for (const std::string& name : ck.names()) {
@@ -59,13 +70,15 @@ void model_merge_lora(const Model& m, const LoraAdapter& a, const std::string& o
     auto it = merged.find(name);
     ts.push_back({name, t.dtype, t.shape, it != merged.end() ? it->second.data() : t.data});
   }
-  safetensors_write(out_dir + "/model.safetensors", ts, {{"format", "pt"}});
-  for (const char* side : {"config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
-                           "special_tokens_map.json", "added_tokens.json", "chat_template.jinja", "chat_template.json",
-                           "tokenizer.model", "preprocessor_config.json", "processor_config.json"}) {
+  FileStage stage;  // the weights and side files appear together, or the old ones stay
+  safetensors_write(stage.temp_for(out_dir + "/model.safetensors"), ts, {{"format", "pt"}});
+  for (const char* side : side_files) {
     fs::path src = fs::path(m.path) / side;
-    if (fs::exists(src)) fs::copy_file(src, fs::path(out_dir) / side, fs::copy_options::overwrite_existing);
+    if (fs::exists(src))
+      fs::copy_file(src, stage.temp_for((fs::path(out_dir) / side).string()), fs::copy_options::overwrite_existing);
   }
+  stage.commit();
+  return static_cast<int>(merged.size());
 }
 
 }  // namespace loam

@@ -54,6 +54,10 @@ GenerationDefaults read_generation_config(const std::string& dir, const ModelCon
         g.eos_ids.push_back(x.get<int>());
       }
     else r.fail("eos_token_id", "expected an integer or a list of integers");
+    for (int id : g.eos_ids)
+      if (id < 0 || id >= c.vocab)
+        r.fail("eos_token_id", "id " + std::to_string(id) + " is outside the model's vocabulary [0, " +
+                                   std::to_string(c.vocab) + ") (vocab_size in config.json)");
   }
   g.temperature = r.get_float("temperature", 1.0f);
   g.top_p = r.get_float("top_p", 1.0f);
@@ -86,6 +90,22 @@ Model model_load(const std::string& path) {
   if (fs::path(path).extension() == ".gguf") return model_load_gguf(path);
   if (!file_exists(path)) throw Error(ErrorKind::NotFound, path, "no such file or directory");
   throw Error(path, "unrecognized model path", "pass a Hugging Face model directory or a .gguf file");
+}
+
+std::vector<NamedPath> model_input_files(const std::string& path) {
+  std::vector<NamedPath> files;
+  if (!dir_exists(path)) {
+    files.push_back({"the model file", path});
+    return files;
+  }
+  files.push_back({"the model directory", path});
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(path, ec)) {
+    const std::string ext = e.path().extension().string();
+    if (e.is_regular_file(ec) && (ext == ".json" || ext == ".safetensors" || ext == ".jinja" || ext == ".model"))
+      files.push_back({"the model's file", e.path().string()});
+  }
+  return files;
 }
 
 void model_matrices_to_bf16(Model& m) {

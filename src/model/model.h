@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/file_io.h"
 #include "kernels/compute_scope.h"
 #include "model/config.h"
 #include "model/weights.h"
@@ -33,6 +34,11 @@ struct Model {
 // `path` is a Hugging Face model directory (config.json + safetensors) or a
 // .gguf file. Throws Error naming the file and field/tensor on any problem.
 Model model_load(const std::string& path);
+
+// The files loading `path` reads (for a directory: the directory itself and
+// its .json, .safetensors, .jinja and .model files; else the file), for
+// check_outputs_distinct: a command must not write over its own model.
+std::vector<NamedPath> model_input_files(const std::string& path);
 
 // Re-stores every F32/F16 matrix of m as BF16 in memory (norms, biases and
 // LoRA stay fp32), for BF16 matrix products on checkpoints stored in fp32.

@@ -30,6 +30,16 @@ struct ModelText {
 // a tokenizer.json file, or a .gguf file. Throws Error naming the file.
 ModelText model_text_load(const std::string& model_path);
 
+// Refuses a tokenizer that can produce an id the model has no embedding for
+// (a tokenizer copied from another model): every vocab entry, added token,
+// post-processor special token, unk and eos id must be below n_vocab.
+// vocab_origin names where n_vocab came from ("m/config.json: vocab_size").
+// model_text_load already does this for a directory whose config.json states
+// vocab_size and for a GGUF file with token_embd.weight; callers holding a
+// Model call it too, with model.config.vocab.
+// Throws Error naming the token and the file.
+void model_text_check_vocab(const ModelText& t, int64_t n_vocab, const std::string& vocab_origin);
+
 // Renders messages ([{"role": ..., "content": ...}, ...]) with the model's
 // template. Throws Error when the model has no template or the template
 // raises (e.g. a role it does not support).

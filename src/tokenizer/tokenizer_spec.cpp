@@ -270,6 +270,20 @@ void parse_merges(const Ctx& c, const json& model, TokenizerSpec& spec) {
   }
 }
 
+// Ids index tables sized by the largest id, so a vocabulary must be dense: a
+// single id near 2^31 would otherwise ask for tens of gigabytes. Real
+// vocabularies have at most a few holes; this allows many.
+int64_t id_limit(size_t n_entries) { return 2 * static_cast<int64_t>(n_entries) + 1024; }
+
+void check_id_density(const Ctx& c, const json& vocab, int64_t max_id) {
+  if (max_id < id_limit(vocab.size())) return;
+  for (auto it = vocab.begin(); it != vocab.end(); ++it)
+    if (it.value().get<int64_t>() == max_id)
+      c.fail("model.vocab[\"" + it.key() + "\"]",
+             "id " + std::to_string(max_id) + " is far beyond the " + std::to_string(vocab.size()) +
+                 " entries of the vocabulary (ids must be dense)");
+}
+
 void parse_model(const Ctx& c, const json& j, TokenizerSpec& spec) {
   if (!j.contains("model") || j.at("model").is_null()) c.fail("model", "missing field");
   const json& model = j.at("model");
@@ -286,6 +300,7 @@ void parse_model(const Ctx& c, const json& j, TokenizerSpec& spec) {
       c.fail("model.vocab[\"" + it.key() + "\"]", "expected a non-negative integer id");
     max_id = std::max(max_id, it.value().get<int64_t>());
   }
+  check_id_density(c, vocab, max_id);
   spec.vocab.assign(static_cast<size_t>(max_id + 1), "");
   for (auto it = vocab.begin(); it != vocab.end(); ++it) spec.vocab[it.value().get<size_t>()] = it.key();
   parse_merges(c, model, spec);
@@ -313,9 +328,12 @@ void parse_added_tokens(const Ctx& c, const json& j, TokenizerSpec& spec) {
     const json& t = arr[i];
     AddedToken a;
     const int64_t id = get_int(c, t, "id", at);
-    if (id < 0 || id > INT32_MAX) c.fail(at + ".id", "id out of range");
-    a.id = static_cast<int32_t>(id);
     a.content = get_string(c, t, "content", at);
+    if (id < 0 || id >= id_limit(spec.vocab.size() + arr.size()))
+      c.fail(at + ".id", "id " + std::to_string(id) + " of \"" + a.content +
+                             "\" is far beyond the vocabulary's " + std::to_string(spec.vocab.size()) +
+                             " ids (ids must be dense)");
+    a.id = static_cast<int32_t>(id);
     a.special = get_bool(c, t, "special", at, false);
     a.lstrip = get_bool(c, t, "lstrip", at, false);
     a.rstrip = get_bool(c, t, "rstrip", at, false);

@@ -13,7 +13,9 @@ std::vector<SftSequence> load_split(const std::string& uri, const SftConfig& cfg
   opt.vocab_size = vocab;
   Dataset d = dataset_load(uri, opt);  // throws, listing FILE:LINE:FIELD errors
   if (d.report.task() && *d.report.task() == Task::Preference)
-    throw Error(ErrorKind::DataError, uri, "holds preference pairs", "use loam tune preference for chosen/rejected data");
+    throw Error(ErrorKind::DataError, uri, "holds preference pairs",
+                "supervised tuning needs prompt/response examples (input_text/output_text, contents or messages); "
+                "check a file with: loam data validate FILE --task sft");
   std::vector<SftSequence> out;
   out.reserve(d.examples.size());
   for (const Example& e : d.examples) {

@@ -418,7 +418,10 @@ SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, c
     opt = adamw_init(lora);
     run_cfg = sft_run_config_json(cfg, lora.config.rank, hashes);
   }
-  lora.config.base_model = cfg.job.source_model;
+  // What a user (or `loam merge`) can resolve later from anywhere: the
+  // absolute path, not the path as typed relative to the working directory.
+  lora.config.base_model = std::filesystem::absolute(cfg.job.source_model).lexically_normal().string();
+  if (lora.config.base_model.size() > 1 && lora.config.base_model.back() == '/') lora.config.base_model.pop_back();
   sft_output_check(out, resume_dir, cfg.job.overwrite_output);
 
   // --- the run: the directory writer first, then the caller's sinks ---

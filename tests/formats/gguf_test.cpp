@@ -217,6 +217,25 @@ TEST(Gguf, MalformedHeaders) {
   expect_error(header(0, 1).str("general.alignment").u32(8).str("32").s, {"general.alignment", "u32"});
 }
 
+// Names read from the file reach messages escaped: no raw control bytes or
+// invalid UTF-8 on a terminal (valid UTF-8 stays readable).
+TEST(Gguf, MessagesEscapeRawBytes) {
+  const std::string key = std::string("k\x1b[2J\x01\xff") + "\xc3\xa9";
+  expect_error(header(0, 1).str(key).u32(13).s, {"metadata key k\\x1b[2J\\x01\\xff\xc3\xa9: unknown value type 13"});
+  std::vector<uint8_t> buf;
+  const std::string dup = header(0, 2).str(key).u32(4).u32(1).str(key).u32(4).u32(2).s;
+  buf.assign(dup.begin(), dup.end());
+  try {
+    GgufFile::parse("m.gguf", buf.data(), buf.size());
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    for (char c : std::string(e.what())) EXPECT_FALSE(c == '\x1b' || c == '\x01') << e.what();
+  }
+  Bytes t = header(1, 0);
+  t.str(std::string("w\n\x7f") + std::string(300, 'x')).u32(5);
+  expect_error(t.s, {"m.gguf: tensor w\\x0a\\x7f", "xxx...: has 5 dims"});
+}
+
 TEST(Gguf, MalformedTensorInfos) {
   expect_error(one_tensor(0, {1, 1, 1, 1, 1}, 0, 4), {"m.gguf: tensor w", "5 dims"});
   expect_error(one_tensor(77, {4}, 0, 16), {"tensor w", "unknown ggml type 77"});

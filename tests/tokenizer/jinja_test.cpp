@@ -310,5 +310,35 @@ TEST(JinjaErrors, HostileNestingAndRecursionFailCleanly) {
   EXPECT_EQ(render("{{" + std::string(30, '(') + "1" + std::string(30, ')') + "}}"), "1");
 }
 
+// Hostile templates that would run for hours or exhaust memory stop with an
+// error naming the place, within the bounds of jinja_eval.h.
+TEST(JinjaBounds, NestedLoopsStopAtTheStepBound) {
+  // Empty loop bodies count too: one step per iteration.
+  const std::string e = error_of("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}");
+  EXPECT_NE(e.find("did not finish within 2000000 steps"), std::string::npos) << e;
+  EXPECT_EQ(e.rfind("chat_template:1:", 0), 0u) << e;
+}
+
+TEST(JinjaBounds, StringDoubledInALoopStopsAtTheSizeBound) {
+  const std::string e =
+      error_of("{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}");
+  EXPECT_NE(e.find("string value exceeds the render limit of 32 MiB"), std::string::npos) << e;
+}
+
+TEST(JinjaBounds, ListDoubledInALoopStopsAtTheSizeBound) {
+  const std::string e =
+      error_of("{% set ns = namespace(l=[1]) %}{% for i in range(64) %}{% set ns.l = ns.l + ns.l %}{% endfor %}");
+  EXPECT_NE(e.find("list value exceeds the render limit"), std::string::npos) << e;
+}
+
+TEST(JinjaBounds, OutputStopsAtTheSizeBound) {
+  const std::string big = "{% set ns = namespace(s='x') %}{% for i in range(22) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}";
+  const std::string e = error_of(big + "{% for i in range(100) %}{{ ns.s }}{% endfor %}");
+  EXPECT_NE(e.find("output exceeds 32 MiB"), std::string::npos) << e;
+  // Real sizes pass: a 4 MiB output and 1e5 loop iterations.
+  EXPECT_EQ(render(big + "{{ ns.s }}").size(), size_t{1} << 22);
+  EXPECT_EQ(render("{% for i in range(100000) %}{% endfor %}ok"), "ok");
+}
+
 }  // namespace
 }  // namespace loam

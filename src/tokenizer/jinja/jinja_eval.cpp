@@ -21,6 +21,32 @@ void Evaluator::fail_at(const Node& n, const std::string& message) const {
   throw Error(pos_where(origin_, n.pos), message);
 }
 
+void Evaluator::step() {
+  if (++steps_ > kMaxRenderSteps)
+    fail("the template did not finish within " + std::to_string(kMaxRenderSteps) + " steps (loops over huge ranges?)",
+         "chat template evaluation is bounded so a hostile template cannot stall the process");
+}
+
+void Evaluator::append(std::string& out, std::string_view s) {
+  if (out.size() + s.size() > kMaxRenderBytes)
+    fail("the template's output exceeds " + std::to_string(kMaxRenderBytes >> 20) + " MiB",
+         "chat template evaluation is bounded so a hostile template cannot exhaust memory");
+  out += s;
+}
+
+void Evaluator::check_size(const Value& v) {
+  size_t bytes = v.kind == Kind::String ? v.s.size() : 0;
+  if (v.is_list()) {  // its items and their strings (one level: what concatenation copies)
+    bytes = v.arr->size() * 32;
+    for (const Value& e : *v.arr)
+      if (e.kind == Kind::String) bytes += e.s.size();
+  }
+  if (bytes > kMaxRenderBytes)
+    fail(std::string("a ") + kind_name(v.kind) + " value exceeds the render limit of " +
+             std::to_string(kMaxRenderBytes >> 20) + " MiB",
+         "chat template evaluation is bounded so a hostile template cannot exhaust memory");
+}
+
 std::string Evaluator::render(const std::vector<NodePtr>& program, Scope& globals) {
   std::string out;
   exec_block(program, globals, out);
@@ -38,9 +64,10 @@ Evaluator::Flow Evaluator::exec_block(const std::vector<NodePtr>& body, Scope& s
 
 Evaluator::Flow Evaluator::exec(const Node& n, Scope& scope, std::string& out) {
   try {
+    step();
     switch (n.kind) {
       case NodeKind::Text:
-        out += n.str;
+        append(out, n.str);
         return Flow::Normal;
       case NodeKind::If:
         return exec_block(value_truthy(eval(*n.a, scope)) ? n.body : n.alt, scope, out);
@@ -61,14 +88,14 @@ Evaluator::Flow Evaluator::exec(const Node& n, Scope& scope, std::string& out) {
         exec_block(n.body, scope, inner);
         CallArgs args = eval_args(n.items, scope);
         Value v = filter_apply(*this, n.str, Value::string(std::move(inner)), args, scope);
-        if (!v.is_none()) out += value_display(v);
+        if (!v.is_none()) append(out, value_display(v));
         return Flow::Normal;
       }
       case NodeKind::Break: return Flow::Break;
       case NodeKind::Continue: return Flow::Continue;
       default: {
         Value v = eval(n, scope);
-        if (!v.is_none()) out += value_display(v);
+        if (!v.is_none()) append(out, value_display(v));
         return Flow::Normal;
       }
     }
@@ -148,6 +175,7 @@ void Evaluator::exec_for(const Node& n, Scope& scope, std::string& out) {
   Array items;
   if (n.c) {  // `for x in xs if cond`: filter first, so loop.* count the kept items
     for (const Value& item : all) {
+      step();
       Scope test_scope(&loop_scope);
       bind_target(*n.a, item, test_scope);
       if (value_truthy(eval(*n.c, test_scope))) items.push_back(item);
@@ -157,13 +185,14 @@ void Evaluator::exec_for(const Node& n, Scope& scope, std::string& out) {
   }
   bool none_completed = true;
   for (size_t k = 0; k < items.size(); ++k) {
+    step();
     loop_scope.set("loop", loop_object(items, k));
     bind_target(*n.a, items[k], loop_scope);
     std::string text;
     Flow f = exec_block(n.body, loop_scope, text);
     if (f == Flow::Continue) continue;
     if (f == Flow::Break) break;
-    out += text;
+    append(out, text);
     none_completed = false;
   }
   if (none_completed) exec_block(n.alt, loop_scope, out);
@@ -262,12 +291,18 @@ void Evaluator::exec_call_block(const Node& n, Scope& scope, std::string& out) {
   } catch (const Failure& f) {
     fail_at(call, f.message);
   }
-  if (!v.is_none()) out += value_display(v);
+  if (!v.is_none()) append(out, value_display(v));
 }
 
 Value Evaluator::eval(const Node& n, Scope& scope) {
   try {
-    return eval_node(n, scope);
+    step();
+    Value v = eval_node(n, scope);
+    // Only operations make new values; a name or member is an existing one.
+    if (n.kind == NodeKind::Binary || n.kind == NodeKind::Filter || n.kind == NodeKind::Call ||
+        n.kind == NodeKind::List || n.kind == NodeKind::Tuple)
+      check_size(v);
+    return v;
   } catch (const Failure& f) {
     throw Error(pos_where(origin_, n.pos), f.message, f.hint);
   }

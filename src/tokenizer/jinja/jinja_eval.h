@@ -9,7 +9,9 @@
 // One Evaluator serves one render call; it is not shared between threads.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -32,6 +34,13 @@ class Scope {
   Scope* parent_;
   std::unordered_map<std::string, Value> vars_;
 };
+
+// Bounds on one render, so that a hostile template (nested loops over large
+// ranges, a string doubled in a loop) fails with an error instead of running
+// for hours or exhausting memory. Real chat templates stay far below both:
+// a step is one statement or expression evaluated.
+inline constexpr int64_t kMaxRenderSteps = 2'000'000;
+inline constexpr size_t kMaxRenderBytes = size_t{32} << 20;  // output, and any one string value
 
 class Evaluator {
  public:
@@ -63,9 +72,16 @@ class Evaluator {
   CallArgs eval_args(const std::vector<NodePtr>& args, Scope& scope);
 
   [[noreturn]] void fail_at(const Node& n, const std::string& message) const;
+  // Counts one step; fails past kMaxRenderSteps.
+  void step();
+  // out += s, failing when out would exceed kMaxRenderBytes.
+  void append(std::string& out, std::string_view s);
+  // Fails when a value is larger than a render may produce.
+  void check_size(const Value& v);
 
   const std::string& origin_;
   int call_depth_ = 0;  // macro calls in progress; bounded to protect the stack
+  int64_t steps_ = 0;   // statements and expressions evaluated so far
 };
 
 }  // namespace loam::jinja
