@@ -32,7 +32,9 @@ void register_dataset(Store& store, const std::string& path, const std::string& 
     throw error_invalid(field, msg);
   }
   if (r.task() && *r.task() == Task::Preference)
-    throw error_invalid(field, uri + " holds preference pairs; supervised tuning needs prompt/response examples");
+    throw Error(ErrorKind::DataError, field, uri + " holds preference pairs",
+                "supervised tuning needs prompt/response examples (input_text/output_text, contents or messages); "
+                "check a file with: loam data validate FILE --task sft");
   sha = sha256_file(path);
   if (auto d = store.dataset_by_sha256(sha)) {
     dataset_id = d->id;

@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "registry/errors.h"
+#include "registry/catalog.h"
 #include "registry/model_import.h"
 #include "registry/model_ref.h"
 #include "serve/control_api.h"
@@ -26,13 +27,34 @@ Labels labels_of(const json& obj, const std::string& path) {
 
 }  // namespace
 
+// The model garden's entry as a list item: a publisher model, as the managed
+// service lists its garden (publishers/{publisher}/models/{id}).
+json catalog_to_rest(const CatalogEntry& e) {
+  const CatalogMemory mem = e.memory;
+  return {{"name", "publishers/hf/models/" + e.id},
+          {"displayName", e.display_name},
+          {"description", e.notes},
+          {"labels", e.labels},
+          {"versionId", "1"},
+          {"modelGarden",
+           {{"huggingFaceId", e.id}, {"family", e.family}, {"architecture", e.architecture},
+            {"license", e.license}, {"parameters", e.parameters}, {"contextLength", e.context_length},
+            {"gated", e.gated}, {"tunable", e.tunable}, {"modelCard", e.model_card},
+            {"recommendedLora", {{"rank", e.lora.rank}, {"alpha", e.lora.alpha}, {"learningRate", e.lora.learning_rate}}},
+            {"memoryBytes", {{"weights", mem.weight_bytes}, {"tuneRank8", mem.tune_rank8_bytes}, {"serve", mem.serve_bytes}}}}}};
+}
+
 json api_models_list(ControlContext& c, const ApiScope& s, const ListParams& p) {
+  // Registered models (imported and tuned), then the model garden's catalog.
   std::vector<ModelRecord> all = c.store.model_list();
+  const Catalog& garden = catalog_builtin();
   std::vector<ListItemFields> fields;
   for (const auto& m : all) fields.push_back({m.display_name, m.create_time, m.update_time, "", m.labels});
+  for (const auto& e : garden.entries) fields.push_back({e.display_name, "", "", "", Labels(e.labels.begin(), e.labels.end())});
   std::string next;
   json models = json::array();
-  for (size_t i : list_select(fields, p, next)) models.push_back(model_to_rest(all[i], s));
+  for (size_t i : list_select(fields, p, next))
+    models.push_back(i < all.size() ? model_to_rest(all[i], s) : catalog_to_rest(garden.entries[i - all.size()]));
   json r = {{"models", models}};
   if (!next.empty()) r["nextPageToken"] = next;
   return r;

@@ -1,5 +1,5 @@
 // What every list in the API takes: filter (the managed service's list
-// filter grammar), orderBy, pageSize and pageToken; applied to the fields a
+// filter grammar, registry/list_filter.h), orderBy, pageSize and pageToken; applied to the fields a
 // list item exposes. Page tokens are opaque to clients ("o<offset>").
 #pragma once
 

@@ -48,6 +48,17 @@ id2=$($loam models import "$work/m" --server "$url" --output json | $py -c "impo
 [ "$id1" = "$id2" ] || fail "importing the same files twice gave $id1 and $id2"
 $loam models list --server "$url" --output json --filter 'labels.family=demo' > "$work/models.json"
 $py -c "import json,sys; d=json.load(open(sys.argv[1])); assert [m['displayName'] for m in d['models']]==['demo'], d" "$work/models.json" || fail "models list"
+# The model garden's catalog is listed with the registered models, through the full filter grammar.
+$loam models list --server "$url" --output json --filter 'labels.model_garden=true AND (labels.family="gemma" OR labels.family="qwen")' --order-by 'display_name desc' > "$work/garden.json"
+$py -c "
+import json,sys
+d=json.load(open(sys.argv[1]))['models']
+names=[m['displayName'] for m in d]
+assert len(names)>=8, names
+assert names==sorted(names, reverse=True), names
+assert all(m['labels']['family'] in ('gemma','qwen') and m['name'].startswith('publishers/hf/models/') for m in d), d
+assert all(m['modelGarden']['memoryBytes']['tuneRank8']>m['modelGarden']['memoryBytes']['weights'] for m in d), d
+" "$work/garden.json" || fail "model garden list"
 
 # The official client: tune, poll with get, list.
 node "$src/tests/e2e/genai_tuning.cjs" "$src/tools" "$url" $key demo gs://b/train.jsonl gs://b/val.jsonl > "$work/genai.json" 2> "$work/genai.err" || { cat "$work/genai.err"; fail "genai client"; }
@@ -132,7 +143,7 @@ check 400 "bad.jsonl:1" -X POST "$base/tuningJobs" -d "$(job_with gs://b/bad.jso
 check 404 "no such tuning job" "$base/tuningJobs/123"
 check 404 "no registered model" "$base/models/999"
 check 404 "no route" "$url/v1/nothing"
-check 400 "column 2[0-9]" "$base/models?filter=labels.family%3Ddemo%20AND%20%3D%3D"
+check 400 "filter:1:2[0-9]" "$base/models?filter=labels.family%3Ddemo%20AND%20%3D%3D"
 check 400 "pageToken" "$base/models?pageToken=zzz"
 check 400 "pageSize" "$base/tuningJobs?pageSize=-3"
 head -c 9000000 /dev/zero | tr '\0' 'a' > "$work/huge.json"
