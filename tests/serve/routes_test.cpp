@@ -72,8 +72,11 @@ TEST(ListQuery, FiltersOrdersAndPages) {
     list_select(items, {"labels.family = ", "", "", 0}, next);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("column 17"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("filter:1:17"), std::string::npos) << e.what();
   }
+  // The full grammar: OR, parentheses and NOT.
+  EXPECT_EQ(list_select(items, {"(labels.family=gemma OR labels.family=llama) AND NOT display_name=c", "display_name", "", 0}, next),
+            (std::vector<size_t>{1, 0}));
   EXPECT_THROW(list_select(items, {"", "colour", "", 0}, next), Error);
   EXPECT_THROW(list_select(items, {"", "", "x1", 0}, next), Error);
 }
