@@ -35,6 +35,8 @@ std::string short_time(const json& t) {
 
 std::string id_of(const json& resource) {
   const std::string n = resource.value("name", "");
+  const std::string garden = "publishers/hf/models/";  // the catalog: its Hugging Face id
+  if (n.rfind(garden, 0) == 0) return n.substr(garden.size());
   return n.substr(n.rfind('/') + 1);
 }
 
@@ -44,13 +46,13 @@ void print_models(const json& r, const std::string& output) {
     return;
   }
   const json& models = r.contains("models") ? r["models"] : json::array({r});
-  std::printf("%-20s %-4s %-28s %-8s %-10s %-10s %s\n", "ID", "VER", "DISPLAY NAME", "KIND", "ARCH", "SIZE", "CREATED");
+  std::printf("%-28s %-4s %-28s %-8s %-30s %-10s %s\n", "ID", "VER", "DISPLAY NAME", "KIND", "ARCH", "SIZE", "CREATED");
   for (const auto& m : models) {
-    const json& meta = m["metadata"];
-    std::printf("%-20s %-4s %-28s %-8s %-10s %-10s %s\n", id_of(m).c_str(), m.value("versionId", "").c_str(),
+    const json meta = m.value("metadata", json::object());
+    std::printf("%-28s %-4s %-28s %-8s %-30s %-10s %s\n", id_of(m).c_str(), m.value("versionId", "").c_str(),
                 m.value("displayName", "").c_str(), meta.value("kind", "").c_str(),
                 meta.value("architecture", "").c_str(),
-                human_bytes(std::stoll(meta.value("sizeBytes", "0"))).c_str(), short_time(m["createTime"]).c_str());
+                human_bytes(std::stoll(meta.value("sizeBytes", "0"))).c_str(), short_time(m.value("createTime", json())).c_str());
   }
   if (r.contains("nextPageToken")) std::printf("next page: --page-token %s\n", r["nextPageToken"].get<std::string>().c_str());
 }

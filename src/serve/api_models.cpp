@@ -36,6 +36,8 @@ json catalog_to_rest(const CatalogEntry& e) {
           {"description", e.notes},
           {"labels", e.labels},
           {"versionId", "1"},
+          {"metadata", {{"kind", "garden"}, {"architecture", e.architecture},
+                        {"sizeBytes", std::to_string(mem.weight_bytes)}}},
           {"modelGarden",
            {{"huggingFaceId", e.id}, {"family", e.family}, {"architecture", e.architecture},
             {"license", e.license}, {"parameters", e.parameters}, {"contextLength", e.context_length},
