@@ -3,13 +3,7 @@
 # commands that exist; a tuned adapter records its base model as a path that
 # resolves from anywhere.
 #   usage: cli_messages_test.sh LOAM SOURCE_DIR
-set -euo pipefail
-loam=$1
-src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-py=/usr/bin/python3
+source "$(dirname "$0")/common.sh"
 
 $py "$src/tools/make_demo_model.py" "$work/m" --hidden 32 --layers 1 --heads 2 --kv-heads 1 --intermediate 64 >/dev/null
 

@@ -3,13 +3,7 @@
 # the real Hugging Face layout (random weights, Mistral's real tokenizer), its
 # GGUF conversions, and bad input.
 #   usage: engine_cli_test.sh LOAM SOURCE_DIR
-set -euo pipefail
-loam=$1
-src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-py=/usr/bin/python3
+source "$(dirname "$0")/common.sh"
 
 $py "$src/tools/make_demo_model.py" "$work/m" --hidden 64 --layers 2 --heads 4 --kv-heads 2 --intermediate 128 >/dev/null
 

@@ -6,13 +6,7 @@
 # (tables checked in the DOM, a screenshot kept in the build directory), and
 # bad input.
 #   usage: eval_cli_test.sh LOAM SOURCE_DIR
-set -euo pipefail
-loam=$1
-src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-py=/usr/bin/python3
+source "$(dirname "$0")/common.sh"
 
 $py "$src/tools/make_demo_model.py" "$work/m" --hidden 64 --layers 2 --heads 4 --kv-heads 2 --intermediate 128 >/dev/null
 head -n 4 "$src/examples/support/tiny_train.jsonl" > "$work/train.jsonl"

@@ -4,13 +4,7 @@
 # and timings, and greedy outputs equal each prompt generated alone. Bad lines
 # are refused naming the file, line and field.
 #   usage: generate_batch_test.sh LOAM SOURCE_DIR
-set -euo pipefail
-loam=$1
-src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-py=/usr/bin/python3
+source "$(dirname "$0")/common.sh"
 
 $py "$src/tools/make_demo_model.py" "$work/m" --hidden 64 --layers 2 --heads 4 --kv-heads 2 --intermediate 128 >/dev/null
 

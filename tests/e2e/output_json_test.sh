@@ -4,13 +4,7 @@
 # the progress line of merge and convert: drawn on a terminal (stderr is a
 # pty under `script`), absent otherwise.
 #   usage: output_json_test.sh LOAM SOURCE_DIR
-set -euo pipefail
-loam=$1
-src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-py=/usr/bin/python3
+source "$(dirname "$0")/common.sh"
 fx=$src/tests/data/datasets
 cp -r "$src/tests/data/models/llama" "$work/m"
 mv "$work/m/adapter" "$work/a"

@@ -5,13 +5,7 @@
 # (creating nothing) — and: --eval-strategy no, SIGINT exits 130, and
 # pre-tokenized data trains on a model directory without tokenizer files.
 #   usage: tune_guard_test.sh LOAM SOURCE_DIR
-set -euo pipefail
-loam=$1
-src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-py=/usr/bin/python3
+source "$(dirname "$0")/common.sh"
 
 $py "$src/tools/make_demo_model.py" "$work/m" --hidden 32 --layers 1 --heads 2 --kv-heads 1 --intermediate 64 >/dev/null
 head -n 8 "$src/examples/support/instructions_train.jsonl" > "$work/train.jsonl"

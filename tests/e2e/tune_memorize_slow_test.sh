@@ -6,13 +6,7 @@
 # answers (exact match >= 90%, from 0% before) and stops at eos — in Loam,
 # and in llama.cpp loading the converted model and the adapter.gguf.
 #   usage: tune_memorize_slow_test.sh LOAM SOURCE_DIR
-set -euo pipefail
-loam=$1
-src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-py=/usr/bin/python3
+source "$(dirname "$0")/common.sh"
 data="$src/examples/support/tiny_train.jsonl"
 
 $py "$src/tools/make_demo_model.py" "$work/m" >/dev/null

@@ -4,13 +4,7 @@
 # training, merge and debug grads — on a small checkpoint in the real Hugging
 # Face layout.
 #   usage: tune_resume_test.sh LOAM SOURCE_DIR
-set -euo pipefail
-loam=$1
-src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-py=/usr/bin/python3
+source "$(dirname "$0")/common.sh"
 
 $py "$src/tools/make_demo_model.py" "$work/m" --hidden 64 --layers 2 --heads 4 --kv-heads 2 --intermediate 128 >/dev/null
 head -n 16 "$src/examples/support/instructions_train.jsonl" > "$work/train.jsonl"
