@@ -14,6 +14,8 @@
 #include "cli/control_client.h"
 #include "core/error.h"
 #include "core/system.h"
+#include "registry/data_dir.h"
+#include "registry/hf_pull.h"
 #include "registry/model_import.h"
 
 namespace loam::cli {
@@ -98,9 +100,41 @@ bool terminal(const std::string& state) {
 struct ModelsFlags {
   ControlOptions o;
   ListParams list;
-  std::string name, path, display_name, description, labels, remove;
+  std::string name, path, display_name, description, labels, remove, revision = "main";
   bool force = false;
 };
+
+// `loam models pull`: the repository's files into DATA_DIR/downloads/<id>/<rev>
+// (resumable: a rerun continues partial files), then registered like an
+// import (the same files give the same model).
+void run_models_pull(const ModelsFlags& f) {
+  if (!f.o.server.empty())
+    throw Error("--server", "models pull downloads into the local data directory",
+                "run it on the server's machine with --data-dir set to the server's data directory");
+  if (f.name.find('/') == std::string::npos || f.name.find("..") != std::string::npos)
+    throw Error("HF_ID", "'" + f.name + "' is not a Hugging Face repository id", "e.g. HuggingFaceTB/SmolLM2-135M-Instruct");
+  HfPullRequest req;
+  req.repo_id = f.name;
+  req.revision = f.revision;
+  req.target_dir = data_dir_resolve(f.o.data_dir) + "/downloads/" + f.name + "/" + f.revision;
+  const bool tty = isatty(fileno(stderr));
+  HfPullResult r = hf_pull(req, [tty](const HfPullProgress& p) {
+    if (!tty || p.file.empty()) return;
+    std::fprintf(stderr, "\r\033[K%s  %d/%d files  %s / %s", p.file.c_str(), p.file_index, p.n_files,
+                 human_bytes(p.done).c_str(), human_bytes(p.total).c_str());
+  });
+  if (tty) std::fprintf(stderr, "\n");
+  std::fprintf(stderr, "pulled %s@%s (%zu files, %s downloaded) into %s\n", r.repo_id.c_str(), r.commit.c_str(),
+               r.files.size(), human_bytes(r.bytes_downloaded).c_str(), r.dir.c_str());
+  json m = {{"artifactUri", std::filesystem::absolute(r.dir).string()},
+            {"displayName", f.display_name.empty() ? f.name : f.display_name}};
+  if (!f.description.empty()) m["description"] = f.description;
+  Labels labels = f.labels.empty() ? Labels{} : labels_parse(f.labels, "--labels");
+  if (!labels.empty()) m["labels"] = labels;
+  auto client = control_client_open(f.o);
+  const json op = client->model_upload(json{{"model", m}});
+  print_model_detail(client->model_get(op["response"]["model"]), f.o.output);
+}
 
 struct JobsFlags {
   ControlOptions o;
@@ -149,6 +183,15 @@ void register_models(CLI::App& app) {
     if (f.path.find("://") == std::string::npos) f.path = std::filesystem::absolute(f.path).string();
     imported(control_client_open(f.o)->model_upload(import_body()));
   });
+
+  auto* pull = models->add_subcommand("pull", "Download a Hugging Face repository (HF_ENDPOINT, HF_TOKEN honoured) and register it");
+  add_control_options(pull, f.o);
+  pull->add_option("HF_ID", f.name, "Repository id, e.g. HuggingFaceTB/SmolLM2-135M-Instruct")->required();
+  pull->add_option("--revision", f.revision, "Branch, tag or commit")->capture_default_str();
+  pull->add_option("--display-name", f.display_name, "Display name (default: the repository id)");
+  pull->add_option("--description", f.description, "Description");
+  pull->add_option("--labels", f.labels, "k=v,k2=v2");
+  pull->callback([] { run_models_pull(f); });
 
   auto* up = models->add_subcommand("upload", "Register a model from --artifact-uri (the managed service's name)");
   add_control_options(up, f.o);
