@@ -71,7 +71,10 @@ std::string tuning_job_id_of(const std::string& name) {
 }
 
 json api_tuning_create(ControlContext& c, const ApiScope& s, const json& body) {
-  TuningJobRequest r = parse_create(body);
+  return api_tuning_create_request(c, s, parse_create(body));
+}
+
+json api_tuning_create_request(ControlContext& c, const ApiScope& s, TuningJobRequest r) {
   // The client libraries send a resource name as preTunedModel; naming a base
   // (not tuned) model that way tunes the base.
   if (!r.pre_tuned_model.empty()) {

@@ -34,7 +34,14 @@ nlohmann::json api_model_delete(ControlContext& c, const ApiScope& s, const std:
 // Tuning jobs: create (the TuningJob body), get, list ({"tuningJobs": [...]}),
 // cancel/pause/resume, events ({"events": [...]}), metrics ({"metrics": [...]}).
 nlohmann::json api_tuning_create(ControlContext& c, const ApiScope& s, const nlohmann::json& body);
+// The same from a parsed request (what other API shapes build).
+nlohmann::json api_tuning_create_request(ControlContext& c, const ApiScope& s, TuningJobRequest r);
 nlohmann::json api_tuning_get(ControlContext& c, const ApiScope& s, const std::string& id);
+
+// PipelineJobs (api_pipeline.cpp): the open-model tuning route; create from
+// runtimeConfig.parameterValues, get. Each is a tuning job underneath.
+nlohmann::json api_pipeline_create(ControlContext& c, const ApiScope& s, const nlohmann::json& body);
+nlohmann::json api_pipeline_get(ControlContext& c, const ApiScope& s, const std::string& id);
 nlohmann::json api_tuning_list(ControlContext& c, const ApiScope& s, const ListParams& p);
 nlohmann::json api_tuning_cancel(ControlContext& c, const ApiScope& s, const std::string& id);
 nlohmann::json api_tuning_pause(ControlContext& c, const ApiScope& s, const std::string& id);

@@ -17,6 +17,8 @@ struct Op {
 
 const Op kManagedOps[] = {
     {"post", "/projects/{project}/locations/{location}/tuningJobs", "Create a supervised tuning job"},
+    {"post", "/projects/{project}/locations/{location}/pipelineJobs", "Create a tuning job from the open-model pipeline's parameterValues"},
+    {"get", "/projects/{project}/locations/{location}/pipelineJobs/{id}", "Get a pipeline job (a tuning job in the PipelineJob shape)"},
     {"get", "/projects/{project}/locations/{location}/tuningJobs", "List tuning jobs (filter, pageSize, pageToken)"},
     {"get", "/projects/{project}/locations/{location}/tuningJobs/{id}", "Get a tuning job"},
     {"post", "/projects/{project}/locations/{location}/tuningJobs/{id}:cancel", "Cancel a tuning job (checkpoints are kept)"},

@@ -37,6 +37,12 @@ void routes_managed_add(Router& r, ControlContext& c) {
     r.add_json("POST", base + "/tuningJobs", [&c](const httplib::Request& q, const PathParams& p) {
       return api_tuning_create(c, scope_of(p), body_parse(q.body));
     });
+    r.add_json("POST", base + "/pipelineJobs", [&c](const httplib::Request& q, const PathParams& p) {
+      return api_pipeline_create(c, scope_of(p), body_parse(q.body));
+    });
+    r.add_json("GET", base + "/pipelineJobs/{id}", [&c](const httplib::Request&, const PathParams& p) {
+      return api_pipeline_get(c, scope_of(p), p.at("id"));
+    });
     r.add_json("GET", base + "/tuningJobs", [&c](const httplib::Request& q, const PathParams& p) {
       return api_tuning_list(c, scope_of(p), list_params(q));
     });

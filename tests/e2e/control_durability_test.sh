@@ -30,7 +30,7 @@ start_server() {
   [ -n "$port" ] || fail "server did not start"
   base=http://127.0.0.1:$port/v1/projects/p/locations/l
 }
-body='{"baseModel":"demo","supervisedTuningSpec":{"trainingDatasetUri":"gs://b/train.jsonl","validationDatasetUri":"gs://b/val.jsonl","hyperParameters":{"epochCount":3,"batchSize":2}}}'
+body='{"baseModel":"demo","supervisedTuningSpec":{"trainingDatasetUri":"gs://b/train.jsonl","validationDatasetUri":"gs://b/val.jsonl","hyperParameters":{"epochCount":12,"batchSize":2}}}'
 create() { curl -sf -X POST "$base/tuningJobs" -d "$body" | $py -c "import json,sys; print(json.load(sys.stdin)['name'].split('/')[-1])"; }
 job_field() { curl -sf "$base/tuningJobs/$1" | $py -c "import json,sys; j=json.load(sys.stdin); print($2)"; }
 wait_done() {
@@ -46,7 +46,7 @@ start_server 1
 a=$(create)
 wait_done "$a"
 b=$(create)
-# Let it pass its first checkpoint (epoch end at step 8), then kill the server mid-epoch.
+# Let it pass its first checkpoint (epoch end at step 8), then kill the server mid-epoch, well before step 96 (a short job finished before the kill on a quiet machine).
 for _ in $(seq 1 1200); do
   n=$(curl -sf "$base/tuningJobs/$b/metrics" | $py -c "import json,sys; print(len(json.load(sys.stdin)['metrics']))")
   [ "$n" -ge 11 ] && break
@@ -58,7 +58,7 @@ worker=$(pgrep -f "job-worker --data-dir $data --job $b" || true)
 kill -9 $server_pid
 wait $server_pid 2>/dev/null || true
 server_pid=
-[ "$($py -c "import json,sys; print(len(json.load(open(sys.argv[1]))['metrics']))" "$work/metrics_before.json")" -lt 24 ] \
+[ "$($py -c "import json,sys; print(len(json.load(open(sys.argv[1]))['metrics']))" "$work/metrics_before.json")" -lt 96 ] \
   || fail "the job finished before the kill; nothing was tested"
 for _ in $(seq 1 100); do [ -z "$worker" ] || ! kill -0 "$worker" 2>/dev/null && break; sleep 0.05; done
 [ -z "$worker" ] || ! kill -0 "$worker" 2>/dev/null || fail "the worker outlived the killed server"
@@ -80,7 +80,7 @@ after_by_step = {m["step"]: key(m) for m in after}
 for m in before:
     assert after_by_step.get(m["step"]) == key(m), ("metric changed or lost", m, after_by_step.get(m["step"]))
 assert [key(m) for m in after] == [key(m) for m in a], "the resumed job's metrics differ from the uninterrupted job's"
-assert [m["step"] for m in after] == list(range(1, 25)), [m["step"] for m in after]
+assert [m["step"] for m in after] == list(range(1, 97)), [m["step"] for m in after]
 eb, ea = load("events_before")["events"], load("events_after")["events"]
 ids_after = {e["id"]: e["message"] for e in ea}
 for e in eb:

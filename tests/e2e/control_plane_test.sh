@@ -60,6 +60,32 @@ assert all(m['labels']['family'] in ('gemma','qwen') and m['name'].startswith('p
 assert all(m['modelGarden']['memoryBytes']['tuneRank8']>m['modelGarden']['memoryBytes']['weights'] for m in d), d
 " "$work/garden.json" || fail "model garden list"
 
+# The open-model pipeline route: parameterValues in, a tuning job underneath,
+# the adapter written to output_dir, accelerator fields recorded.
+pipe=$(cat <<JSON
+{"displayName": "pipe", "runtimeConfig": {"parameterValues": {"model_name": "demo", "train_data_uri": "gs://b/train.jsonl",
+ "eval_data_uri": "gs://b/val.jsonl", "output_dir": "gs://b/pipe-out", "epochs": "2", "learning_rate": 0.001,
+ "per_device_train_batch_size": 2, "gradient_accumulation_steps": 1, "lora_rank": 4, "lora_alpha": 8,
+ "lora_dropout": 0.0, "max_seq_length": 256, "accelerator_type": "NVIDIA_L4", "accelerator_count": 4}}}
+JSON
+)
+[ "$(status "${auth[@]}" -X POST "$base/pipelineJobs" -d "$pipe")" = 200 ] || fail "create pipeline job: $(cat "$work/body")"
+pj=$($py -c "import json,sys; print(json.load(open(sys.argv[1]))['name'].split('/')[-1])" "$work/body")
+for _ in $(seq 1 600); do
+  status "${auth[@]}" "$base/pipelineJobs/$pj" >/dev/null
+  grep -q '"PIPELINE_STATE_\(SUCCEEDED\|FAILED\|CANCELLED\)"' "$work/body" && break
+  sleep 0.2
+done
+grep -q '"PIPELINE_STATE_SUCCEEDED"' "$work/body" || fail "pipeline job: $(cat "$work/body")"
+[ -f "$data/buckets/b/pipe-out/adapter_model.safetensors" ] || fail "pipeline job wrote no adapter to output_dir"
+$loam jobs get "$pj" --server "$url" --api-key "$key" --output json > "$work/pj.json"
+$py -c "
+import json,sys
+j=json.load(open(sys.argv[1]))
+h=j['supervisedTuningSpec']['hyperParameters']
+assert int(h['epochCount'])==2 and int(h['batchSize'])==2 and h['adapterSize'] in (4,'ADAPTER_SIZE_FOUR'), j
+" "$work/pj.json" || fail "pipeline job as a tuning job"
+
 # The official client: tune, poll with get, list.
 node "$src/tests/e2e/genai_tuning.cjs" "$src/tools" "$url" $key demo gs://b/train.jsonl gs://b/val.jsonl > "$work/genai.json" 2> "$work/genai.err" || { cat "$work/genai.err"; fail "genai client"; }
 $py - "$work/genai.json" <<'PY' || fail "genai results"
@@ -125,6 +151,8 @@ check() {  # expected-status grep-pattern curl-args...
   [ "$got" = "$want" ] || fail "$* -> $got, wanted $want: $(head -c 300 "$work/body")"
   grep -q -- "$pat" "$work/body" || fail "$* body lacks '$pat': $(head -c 300 "$work/body")"
 }
+check 400 "parameterValues.epochs" -X POST "$base/pipelineJobs" -d '{"runtimeConfig":{"parameterValues":{"model_name":"demo","train_data_uri":"gs://b/train.jsonl","epochs":"many"}}}'
+check 400 "model_name" -X POST "$base/pipelineJobs" -d '{"runtimeConfig":{"parameterValues":{"train_data_uri":"gs://b/train.jsonl"}}}'
 job_with() { echo "{\"baseModel\":\"demo\",\"supervisedTuningSpec\":{\"trainingDatasetUri\":\"$1\"${2:-}}${3:-}}"; }
 check 400 "invalid JSON" -X POST "$base/tuningJobs" -d '{"baseModel":'
 check 400 "epochCount" -X POST "$base/tuningJobs" -d "$(job_with gs://b/train.jsonl ',"hyperParameters":{"epochCount":"many"}')"
@@ -163,7 +191,7 @@ while True:
     seen += [j["name"] for j in page["tuningJobs"]]
     tok = page.get("nextPageToken", "")
     if not tok: break
-assert seen == all_ids and len(seen) == 4, (seen, all_ids)
+assert seen == all_ids and len(seen) == 5, (seen, all_ids)  # 4 tuning jobs and the pipeline job
 PY
 
 # OpenAPI: served, and the route table's paths are in it.
