@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <limits>
 #include <optional>
 
 #include "core/error.h"
@@ -503,6 +504,10 @@ bool rfc3339_parse(const std::string& s, int64_t* ns_since_epoch) {
   if (i != s.size()) return false;
   const int64_t secs = days_from_civil(Y, static_cast<unsigned>(M), static_cast<unsigned>(D)) * 86400 + h * 3600 +
                        m * 60 + sec - offset_s;
+  // Nanoseconds since 1970 fit int64 for 1677-09-21..2262-04-11 only; a
+  // time outside that is refused rather than wrapped (found by list_filter_fuzz).
+  constexpr int64_t kMaxSecs = std::numeric_limits<int64_t>::max() / 1000000000 - 1;
+  if (secs < -kMaxSecs || secs > kMaxSecs) return false;
   *ns_since_epoch = secs * 1000000000 + frac_ns;
   return true;
 }

@@ -108,7 +108,8 @@ OrderBy order_by_parse(const std::string& text, const ListFilterFields& fields =
 bool order_by_less(const OrderBy& order, const FilterRecord& a, const FilterRecord& b);
 
 // RFC 3339 ("2026-12-04T16:51:39Z", "…39.123+01:00", lower-case t/z too) to
-// nanoseconds since the Unix epoch; false when `text` is not RFC 3339.
+// nanoseconds since the Unix epoch; false when `text` is not RFC 3339 or its
+// time is outside what int64 nanoseconds hold (1677-09-21..2262-04-11).
 bool rfc3339_parse(const std::string& text, int64_t* ns_since_epoch);
 
 }  // namespace loam

@@ -186,6 +186,19 @@ TEST(ListFilter, ErrorsPointAtTheColumn) {
   EXPECT_EQ(error_of("labels.a = 1 = 2"), "filter:1:14: expected AND, OR or the end of the filter, found '='");
 }
 
+TEST(ListFilter, TimestampsOutsideTheNanosecondRangeAreRefusedNotWrapped) {
+  // list_filter_fuzz: year 4052 overflowed int64 nanoseconds (UB, then a wrong order).
+  int64_t ns = 0;
+  EXPECT_FALSE(rfc3339_parse("4052-01-01T00:00:00+01:00", &ns));
+  EXPECT_FALSE(rfc3339_parse("0001-01-01T00:00:00Z", &ns));
+  EXPECT_TRUE(rfc3339_parse("2262-01-01T00:00:00Z", &ns));
+  EXPECT_GT(ns, 0);
+  EXPECT_TRUE(rfc3339_parse("1700-01-01T00:00:00Z", &ns));
+  EXPECT_LT(ns, 0);
+  EXPECT_EQ(error_of("create_time >= 4052-01-01T00:00:00Z"),
+            "filter:1:16: '4052-01-01T00:00:00Z' is not an RFC 3339 timestamp (like \"2026-01-31T12:00:00Z\") for create_time");
+}
+
 TEST(ListFilter, DeepNestingIsRefusedNotACrash) {
   const std::string deep = std::string(100000, '(') + "labels.a=1" + std::string(100000, ')');
   EXPECT_NE(error_of(deep).find("nested too deeply"), std::string::npos);
