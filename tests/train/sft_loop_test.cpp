@@ -212,8 +212,18 @@ TEST(SftLoop, ResumeRefusesAChangedLearningRateAndAcceptsAllowedChanges) {
   more.job.resume_allow = {"hyperparameters.max_steps"};
   fs::create_directories(cfg.job.output + "/checkpoints/step-9.tmp");
   file_write_atomic(cfg.job.output + "/checkpoints/step-9.tmp/junk", "x");
-  const SftResult r = sft_train(m, data, more, SftFormat{}, TrainCallbacks{});
+  // The ETA after a resume divides this process's time by this process's
+  // steps (3 and 4 of 4), not by all steps since the start (issue 9: it
+  // came out several times too small).
+  std::vector<TrainProgress> after;
+  TrainCallbacks watch;
+  watch.on_step = [&](const TrainProgress& p) { after.push_back(p); };
+  const SftResult r = sft_train(m, data, more, SftFormat{}, watch);
   EXPECT_EQ(r.steps, 4);
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[0].step, 3);
+  EXPECT_DOUBLE_EQ(after[0].eta_s, after[0].elapsed_s * 1.0);  // 1 step done here, 1 to go
+  EXPECT_DOUBLE_EQ(after[1].eta_s, 0.0);
   EXPECT_FALSE(fs::exists(cfg.job.output + "/checkpoints/step-9.tmp"));
 }
 
