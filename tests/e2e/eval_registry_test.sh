@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# End-to-end: evaluations in the registry. A run of `loam tune sft` registers
+# its base and tuned model; `loam eval --tuned-model NAME` (and --compare NAME)
+# resolves them through the registry and scores the same systems as the paths
+# do; every evaluation is recorded, linked to the model version it scored,
+# and read back over REST as ModelEvaluations (models/{id}/evaluations), with
+# the metrics results.json has.
+#   usage: eval_registry_test.sh LOAM SOURCE_DIR
+source "$(dirname "$0")/common.sh"
+server_pid=
+trap '[ -n "$server_pid" ] && kill $server_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+data=$work/data
+
+$py "$src/tools/make_demo_model.py" "$work/m" --hidden 64 --layers 2 --heads 4 --kv-heads 2 --intermediate 128 >/dev/null
+head -n 4 "$src/examples/support/tiny_train.jsonl" > "$work/train.jsonl"
+$loam tune sft --source-model "$work/m" --train "$work/train.jsonl" --output "$work/tuned" --data-dir "$data" \
+  --tuned-model-display-name tuned-a --epochs 4 --adapter-size 4 --learning-rate 3e-3 --lora-dropout 0 --batch-size 4 \
+  > "$work/tune.json" 2> "$work/tune.log" || { cat "$work/tune.log"; fail "tune sft"; }
+tuned_id=$($py -c "import json,sys; print(json.load(open(sys.argv[1]))['tuned_model'])" "$work/tune.json")
+[ -n "$tuned_id" ] || fail "no tuned model registered: $(cat "$work/tune.json")"
+
+common=(--data "$work/train.jsonl" --max-tokens 6 --bootstrap 20 --data-dir "$data")
+# 1. By name: the tuned model's adapter on its registered base.
+$loam eval --tuned-model tuned-a "${common[@]}" --out "$work/byname" > /dev/null 2> "$work/byname.log" ||
+  { cat "$work/byname.log"; fail "eval --tuned-model"; }
+grep -q "recorded evaluation .* of model $tuned_id@1" "$work/byname.log" || fail "not recorded: $(cat "$work/byname.log")"
+# 2. By paths: the same systems, the same scores.
+$loam eval --model "$work/m" --adapter "$work/tuned" "${common[@]}" --out "$work/bypath" > /dev/null 2>&1 || fail "eval --adapter"
+# 3. --compare with a registered name.
+$loam eval --model "$work/m" --compare tuned-a "${common[@]}" --metrics rouge,perplexity --out "$work/compare" \
+  > /dev/null 2>&1 || fail "eval --compare NAME"
+# A name that is neither a path nor registered is a clear error.
+if $loam eval --model "$work/m" --compare no-such-model "${common[@]}" --out "" 2> "$work/bad.err"; then fail "unknown name accepted"; fi
+grep -q "no-such-model" "$work/bad.err" || fail "unknown-name message: $(cat "$work/bad.err")"
+if $loam eval --tuned-model "$work/m" "${common[@]}" --out "" 2> "$work/notuned.err"; then fail "a base model accepted as --tuned-model"; fi
+
+$py - "$work/byname/results.json" "$work/bypath/results.json" "$work/compare/results.json" <<'PY' || fail "results"
+import json, sys
+a, b, c = (json.load(open(p)) for p in sys.argv[1:])
+assert [s["name"] for s in a["systems"]] == ["base", "tuned-a"], a["systems"]
+assert [s["name"] for s in c["systems"]] == ["base", "tuned-a"], c["systems"]
+for k in ("perplexity", "rougeL", "token_f1"):
+    assert a["systems"][1]["metrics"][k]["value"] == b["systems"][1]["metrics"][k]["value"], k
+    assert a["systems"][0]["metrics"][k]["value"] == b["systems"][0]["metrics"][k]["value"], k
+assert c["systems"][1]["metrics"]["perplexity"]["value"] == a["systems"][1]["metrics"]["perplexity"]["value"]
+assert a["systems"][1]["metrics"]["perplexity"]["value"] < a["systems"][0]["metrics"]["perplexity"]["value"]
+PY
+
+# 4. Over REST: three evaluations of the tuned model, three of the base.
+$loam serve --port 0 --data-dir "$data" > "$work/serve.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do grep -q "listening on" "$work/serve.log" 2>/dev/null && break; sleep 0.05; done
+port=$(grep -o '127.0.0.1:[0-9]*' "$work/serve.log" | head -1 | cut -d: -f2)
+[ -n "$port" ] || fail "server did not start: $(cat "$work/serve.log")"
+base=http://127.0.0.1:$port/v1/projects/p/locations/l
+base_id=$(curl -sf "$base/models/$tuned_id" | $py -c "import json,sys; print(json.load(sys.stdin)['metadata']['lineage']['baseModel'].split('/')[-1].split('@')[0])")
+curl -sf "$base/models/$tuned_id/evaluations" > "$work/tuned_evals.json" || fail "GET tuned evaluations"
+curl -sf "$base/models/$base_id/evaluations" > "$work/base_evals.json" || fail "GET base evaluations"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$base/models/999/evaluations")
+[ "$code" = 404 ] || fail "unknown model's evaluations: $code"
+curl -sf "http://127.0.0.1:$port/openapi.json" | grep -q 'models/{model}/evaluations' || fail "route not in /openapi.json"
+$py - "$work/tuned_evals.json" "$work/base_evals.json" "$work/byname/results.json" "$tuned_id" "$base_id" <<'PY' || fail "REST evaluations"
+import json, sys
+t, b, r = (json.load(open(p)) for p in sys.argv[1:4])
+tuned_id, base_id = sys.argv[4:6]
+te, be = t["modelEvaluations"], b["modelEvaluations"]
+assert len(te) == 3 and len(be) == 3, (len(te), len(be))
+for e in te:
+    assert e["name"] == "projects/p/locations/l/models/%s/evaluations/%s" % (tuned_id, e["name"].split("/")[-1]), e["name"]
+    assert e["createTime"] and e["metadata"]["modelVersionId"] == "1" and e["metadata"]["system"] in ("tuned-a", "tuned"), e
+    assert e["metadata"]["tuningJob"].startswith("projects/p/locations/l/tuningJobs/"), e
+assert all(e["metadata"]["system"] == "base" and "tuningJob" not in e["metadata"] for e in be), be
+first = te[0]
+for k in ("perplexity", "rougeL"):
+    assert first["metrics"][k] == r["systems"][1]["metrics"][k]["value"], (k, first["metrics"], r["systems"][1])
+assert first["metadata"]["intervals"]["perplexity"]["low"] <= first["metrics"]["perplexity"]
+assert first["metadata"]["resultsUri"].endswith("byname/results.json"), first["metadata"]
+assert sorted(te[2]["metrics"]) == ["perplexity", "rouge1", "rouge2", "rougeL"], te[2]["metrics"]
+PY
+echo "eval_registry_test: ok"
