@@ -99,6 +99,12 @@ JobRecord job_create(Store& store, const PathPolicy& paths, const TuningJobReque
     register_dataset(store, spec.validation_path, spec.validation_uri, "supervisedTuningSpec.validationDatasetUri",
                      spec.validation_dataset_id, spec.validation_sha256);
   }
+  if (!spec.evaluate_uri.empty()) {
+    spec.evaluate_path = paths.resolve(spec.evaluate_uri, "evaluate");
+    std::error_code ec;
+    if (!fs::is_regular_file(spec.evaluate_path, ec))
+      throw error_invalid("evaluate", "no such test file: " + spec.evaluate_uri);
+  }
   if (!spec.output_uri.empty()) spec.output_path = paths.resolve(spec.output_uri, "outputUri");
   tuning_spec_check(spec);
 

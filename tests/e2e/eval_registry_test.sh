@@ -46,6 +46,42 @@ assert c["systems"][1]["metrics"]["perplexity"]["value"] == a["systems"][1]["met
 assert a["systems"][1]["metrics"]["perplexity"]["value"] < a["systems"][0]["metrics"]["perplexity"]["value"]
 PY
 
+# 5. tune sft --evaluate: every checkpoint scored, the best by the metric exported.
+$loam tune sft --source-model "$work/m" --train "$work/train.jsonl" --output "$work/tuned-eval" --data-dir "$data" \
+  --tuned-model-display-name tuned-e --epochs 4 --adapter-size 4 --learning-rate 3e-3 --lora-dropout 0 --batch-size 4 \
+  --save-total-limit 0 --evaluate "$work/train.jsonl" --evaluate-metric perplexity --evaluate-max-tokens 4 \
+  > "$work/tune-e.json" 2> "$work/tune-e.log" || { cat "$work/tune-e.log"; fail "tune sft --evaluate"; }
+grep -q "evaluated checkpoint 1 on .*perplexity" "$work/tune-e.log" || fail "no evaluation shown: $(cat "$work/tune-e.log")"
+if $loam tune sft --source-model "$work/m" --train "$work/train.jsonl" --output "$work/bad-e" --data-dir "$data" \
+  --evaluate "$work/train.jsonl" --evaluate-metric rougeX 2> "$work/bad-metric.err"; then fail "unknown metric accepted"; fi
+grep -q -- "--evaluate-metric.*rougeX" "$work/bad-metric.err" || fail "metric error: $(cat "$work/bad-metric.err")"
+best=$($py - "$work/tuned-eval" <<'PY' || fail "evaluation.json"
+import json, sys
+out = sys.argv[1]
+r = json.load(open(out + "/evaluation.json"))
+assert r["metric"] == "perplexity" and r["higher_is_better"] is False, r
+vals = {c["step"]: c["value"] for c in r["checkpoints"]}
+assert sorted(vals) == [1, 2, 3, 4], vals
+assert r["best_step"] == min(vals, key=vals.get), (r["best_step"], vals)  # lower perplexity wins
+lines = [json.loads(l) for l in open(out + "/metrics.jsonl")]
+ev = {l["step"]: l["evaluation"]["perplexity"]["value"] for l in lines if "evaluation" in l}
+assert ev == vals, (ev, vals)
+print(r["best_step"], vals[r["best_step"]], vals[1])
+PY
+)
+read -r best_step best_ppl first_ppl <<< "$best"
+cmp "$work/tuned-eval/adapter_model.safetensors" "$work/tuned-eval/checkpoints/step-$best_step/adapter_model.safetensors" ||
+  fail "the exported adapter is not checkpoint $best_step's"
+# The recorded score of checkpoint 1 is what loam eval gives its adapter.
+$loam eval --model "$work/m" --adapter "$work/tuned-eval/checkpoints/step-1" --data "$work/train.jsonl" --metrics perplexity \
+  --bootstrap 0 --max-tokens 4 --data-dir "$work/other" --out "$work/step1" > /dev/null 2>&1 || fail "eval step-1"
+$py -c "
+import json,sys
+got=json.load(open(sys.argv[1]))['systems'][1]['metrics']['perplexity']['value']
+assert abs(got-float(sys.argv[2]))<=1e-6*got, (got, sys.argv[2])" "$work/step1/results.json" "$first_ppl" || fail "checkpoint 1's perplexity"
+tuned_e=$($py -c "import json,sys; print(json.load(open(sys.argv[1]))['tuned_model'])" "$work/tune-e.json")
+job_e=$($py -c "import json,sys; print(json.load(open(sys.argv[1]))['job'])" "$work/tune-e.json")
+
 # 4. Over REST: three evaluations of the tuned model, three of the base.
 $loam serve --port 0 --data-dir "$data" > "$work/serve.log" 2>&1 &
 server_pid=$!
@@ -76,5 +112,20 @@ for k in ("perplexity", "rougeL"):
 assert first["metadata"]["intervals"]["perplexity"]["low"] <= first["metrics"]["perplexity"]
 assert first["metadata"]["resultsUri"].endswith("byname/results.json"), first["metadata"]
 assert sorted(te[2]["metrics"]) == ["perplexity", "rouge1", "rouge2", "rougeL"], te[2]["metrics"]
+PY
+# The tuning job's evaluations, and the tuned model's.
+curl -sf "$base/tuningJobs/$job_e" > "$work/job_e.json" || fail "GET job"
+curl -sf "$base/models/$tuned_e/evaluations" > "$work/tuned_e_evals.json" || fail "GET tuned-e evaluations"
+$py - "$work/job_e.json" "$work/tuned_e_evals.json" "$best_step" <<'PY' || fail "job evaluations"
+import json, sys
+j, m = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+best = sys.argv[3]
+res = j["evaluationResults"]
+assert [e["metadata"]["checkpointId"] for e in res] == ["1", "2", "3", "4"], res
+assert [r["checkpointId"] for r in j["evaluateDatasetRuns"]] == ["1", "2", "3", "4"], j["evaluateDatasetRuns"]
+assert [r["evaluationRun"] for r in j["evaluateDatasetRuns"]] == [e["name"] for e in res]
+assert [e["name"] for e in m["modelEvaluations"]] == [e["name"] for e in res], m
+sel = [e["metadata"]["checkpointId"] for e in res if e["metadata"]["settings"]["selected"]]
+assert sel == [best], (sel, best)
 PY
 echo "eval_registry_test: ok"
