@@ -37,5 +37,6 @@ import json, statistics, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:])
 assert len(a) == len(b), (len(a), len(b))
 ma, mb = statistics.median(a[1:]), statistics.median(b[1:])
+print("in-process", [round(x) for x in a]); print("server", [round(x) for x in b])
 print(f"steps {len(a)}  in-process {ma:.0f} tok/s  server job {mb:.0f} tok/s  server/in-process {mb / ma:.3f}")
 PY

@@ -90,7 +90,10 @@ json tuning_job_to_rest(Store& store, const JobRecord& j, const ApiScope& scope)
             {"description", j.description}};
   if (!j.display_name.empty()) r["tunedModelDisplayName"] = j.display_name;
   if (!s.output_uri.empty()) r["outputUri"] = s.output_uri;
-  if (!s.pre_tuned_model.empty()) r["preTunedModel"] = {{"tunedModelName", scope.prefix() + "/models/" + s.pre_tuned_model}};
+  if (!s.pre_tuned_model.empty()) {
+    r["preTunedModel"] = {{"tunedModelName", scope.prefix() + "/models/" + s.pre_tuned_model}};
+    if (s.extra.contains("pre_tuned_checkpoint")) r["preTunedModel"]["checkpointId"] = s.extra["pre_tuned_checkpoint"];
+  }
   if (!j.start_time.empty()) r["startTime"] = j.start_time;
   if (!j.end_time.empty()) r["endTime"] = j.end_time;
   if (!j.error_message.empty())

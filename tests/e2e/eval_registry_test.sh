@@ -83,7 +83,7 @@ tuned_e=$($py -c "import json,sys; print(json.load(open(sys.argv[1]))['tuned_mod
 job_e=$($py -c "import json,sys; print(json.load(open(sys.argv[1]))['job'])" "$work/tune-e.json")
 
 # 4. Over REST: three evaluations of the tuned model, three of the base.
-$loam serve --port 0 --data-dir "$data" > "$work/serve.log" 2>&1 &
+$loam serve --port 0 --data-dir "$data" --allow-path "$work" > "$work/serve.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do grep -q "listening on" "$work/serve.log" 2>/dev/null && break; sleep 0.05; done
 port=$(grep -o '127.0.0.1:[0-9]*' "$work/serve.log" | head -1 | cut -d: -f2)
@@ -127,5 +127,40 @@ assert [r["evaluationRun"] for r in j["evaluateDatasetRuns"]] == [e["name"] for 
 assert [e["name"] for e in m["modelEvaluations"]] == [e["name"] for e in res], m
 sel = [e["metadata"]["checkpointId"] for e in res if e["metadata"]["settings"]["selected"]]
 assert sel == [best], (sel, best)
+PY
+# 6. preTunedModel {tunedModelName, checkpointId}: continues from that checkpoint.
+#    With a learning rate of 1e-12 the new adapter is checkpoint 2's, not the exported one's.
+body() { printf '{"preTunedModel":{"tunedModelName":"%s","checkpointId":"%s"},"supervisedTuningSpec":{"trainingDatasetUri":"%s","hyperParameters":{"epochCount":1,"learningRate":1e-12,"batchSize":4}}}' "$tuned_e" "$1" "$work/train.jsonl"; }
+code=$(curl -s -o "$work/bad_ckpt.json" -w '%{http_code}' -X POST "$base/tuningJobs" -d "$(body 99)")
+[ "$code" = 400 ] && grep -q "preTunedModel.checkpointId" "$work/bad_ckpt.json" || fail "unknown checkpoint: $code $(cat "$work/bad_ckpt.json")"
+curl -sf -X POST "$base/tuningJobs" -d "$(body 2)" > "$work/cont.json" || fail "create from checkpoint"
+cont=$($py -c "import json,sys; j=json.load(open(sys.argv[1])); assert j['preTunedModel']['checkpointId']=='2', j; print(j['name'].split('/')[-1])" "$work/cont.json") || fail "preTunedModel echoed"
+for _ in $(seq 1 600); do
+  state=$(curl -sf "$base/tuningJobs/$cont" | $py -c "import json,sys; print(json.load(sys.stdin)['state'])")
+  case $state in JOB_STATE_SUCCEEDED) break;; JOB_STATE_FAILED|JOB_STATE_CANCELLED) fail "continued job $state";; esac
+  sleep 0.1
+done
+[ "$state" = JOB_STATE_SUCCEEDED ] || fail "continued job did not finish: $state"
+cont_dir=$(curl -sf "$base/tuningJobs/$cont" | $py -c "import json,sys; print(json.load(sys.stdin)['tunedModel']['model'].split('/')[-1])" |
+  xargs -I{} curl -sf "$base/models/{}" | $py -c "import json,sys; print(json.load(sys.stdin)['artifactUri'])")
+$py - "$cont_dir/adapter_model.safetensors" "$work/tuned-eval/checkpoints/step-2/adapter_model.safetensors" \
+  "$work/tuned-eval/checkpoints/step-4/adapter_model.safetensors" <<'PY' || fail "continued adapter"
+import json, struct, sys
+def load(p):
+    b = open(p, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n]); h.pop("__metadata__", None)
+    out = {}
+    for k, v in h.items():
+        s, e = v["data_offsets"]
+        raw = b[8 + n + s:8 + n + e]
+        assert v["dtype"] == "F32", v
+        out[k] = struct.unpack("<%df" % (len(raw) // 4), raw)
+    return out
+c, two, four = (load(p) for p in sys.argv[1:])
+diff = lambda a, b: max(abs(x - y) for k in a for x, y in zip(a[k], b[k]))
+assert sorted(c) == sorted(two)
+assert diff(c, two) < 1e-6, diff(c, two)
+assert diff(two, four) > 1e-4, diff(two, four)
 PY
 echo "eval_registry_test: ok"
