@@ -17,6 +17,7 @@
 #include "registry/data_dir.h"
 #include "registry/hf_pull.h"
 #include "registry/model_import.h"
+#include "registry/store.h"
 
 namespace loam::cli {
 namespace {
@@ -126,14 +127,21 @@ void run_models_pull(const ModelsFlags& f) {
   if (tty) std::fprintf(stderr, "\n");
   std::fprintf(stderr, "pulled %s@%s (%zu files, %s downloaded) into %s\n", r.repo_id.c_str(), r.commit.c_str(),
                r.files.size(), human_bytes(r.bytes_downloaded).c_str(), r.dir.c_str());
-  json m = {{"artifactUri", std::filesystem::absolute(r.dir).string()},
-            {"displayName", f.display_name.empty() ? f.name : f.display_name}};
-  if (!f.description.empty()) m["description"] = f.description;
-  Labels labels = f.labels.empty() ? Labels{} : labels_parse(f.labels, "--labels");
-  if (!labels.empty()) m["labels"] = labels;
+  // Registered directly (not through models:upload) so that the source is
+  // the hub repository at the commit it resolved to, not the download folder.
+  ModelImportRequest imp;
+  imp.path = std::filesystem::absolute(r.dir).string();
+  imp.source_uri = "hf://" + r.repo_id + "@" + (r.commit.empty() ? r.revision : r.commit);
+  imp.display_name = f.display_name.empty() ? f.name : f.display_name;
+  imp.description = f.description;
+  imp.labels = f.labels.empty() ? Labels{} : labels_parse(f.labels, "--labels");
+  std::string id;
+  {
+    auto store = store_open(data_dir_resolve(f.o.data_dir));
+    id = model_import(*store, imp).model.id;
+  }
   auto client = control_client_open(f.o);
-  const json op = client->model_upload(json{{"model", m}});
-  print_model_detail(client->model_get(op["response"]["model"]), f.o.output);
+  print_model_detail(client->model_get(id), f.o.output);
 }
 
 struct JobsFlags {

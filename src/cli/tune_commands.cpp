@@ -303,6 +303,9 @@ std::optional<ModelText> text_if_any(const std::string& model) {
 struct TuneTarget {
   std::string data_dir, server, api_key;
   bool detach = false;
+  // --evaluate: score every checkpoint on a test file, export the best.
+  std::string evaluate, evaluate_metric;
+  int evaluate_max_tokens = 128;
 };
 
 // The run is recorded as a job (and its tuned model) in the data
@@ -334,8 +337,21 @@ int run_tune_sft(SftConfig cfg, const TuneTarget& t) {
   req.spec.max_steps = h.max_steps.value_or(0);
   req.spec.precision = cfg.runtime.precision;
   req.spec.extra["base_model_ref"] = cfg.job.source_model;
+  req.spec.evaluate_uri = t.evaluate;
+  req.spec.evaluate_metric = t.evaluate_metric;
+  req.spec.evaluate_max_tokens = t.evaluate_max_tokens;
+  if (!t.evaluate_metric.empty() && t.evaluate.empty()) throw Error("--evaluate-metric", "needs --evaluate TEST_FILE");
   PathPolicy local{bucket_root_default(), {}};
-  JobRecord job = job_create(*store, local, req);
+  JobRecord job;
+  try {
+    job = job_create(*store, local, req);
+  } catch (const Error& e) {  // the job's field names as this command's flags
+    std::string where = e.where();
+    for (auto [field, flag] : {std::pair{"evaluate_metric", "--evaluate-metric"}, {"evaluate_max_tokens", "--evaluate-max-tokens"},
+                               {"evaluate", "--evaluate"}})
+      if (where == field) where = flag;
+    throw Error(e.kind(), where, e.message(), e.hint());
+  }
   job_apply(*store, job.id, JobEvent::Claim);
   job_apply(*store, job.id, JobEvent::Start, [](JobRecord& j) { j.start_time = time_now_rfc3339(); });
   std::fprintf(stderr, "tuning job %s\n", job.id.c_str());
@@ -494,6 +510,14 @@ void register_tune_commands(CLI::App& app) {
   s->add_option("--server", target.server, "Submit to this loam server instead (env LOAM_SERVER)");
   s->add_option("--api-key", target.api_key, "API key for --server (env LOAM_API_KEY)");
   s->add_flag("--detach", target.detach, "With --server: print the job name and return at once");
+  s->add_option("--evaluate", target.evaluate,
+                "Score every checkpoint on this test file (as loam eval does) and export the best one");
+  s->add_option("--evaluate-metric", target.evaluate_metric,
+                "Metric that picks the best checkpoint (exact_match, exact_match_normalized, token_f1, rouge1, rouge2, "
+                "rougeL, bleu, chrf, accuracy, macro_f1, weighted_f1, perplexity, refusal_rate) [default: rougeL, "
+                "accuracy for classification]");
+  s->add_option("--evaluate-max-tokens", target.evaluate_max_tokens, "New tokens per answer when evaluating")
+      ->capture_default_str();
   s->callback([] {
     try {
       const SftConfig c = bind_sft_flags(args);
@@ -502,6 +526,7 @@ void register_tune_commands(CLI::App& app) {
       if (target.server.empty())
         if (const char* e = std::getenv("LOAM_SERVER"); e && *e) target.server = e;
       if (!target.server.empty()) {
+        if (!target.evaluate.empty()) throw Error("--evaluate", "is not sent to a server yet", "run without --server");
         submit_tune_sft(c, target);
         return;
       }

@@ -112,21 +112,57 @@ std::vector<SystemSpec> system_specs(const std::string& model, const std::string
   return specs;
 }
 
+EvalTask eval_task_load(const std::string& data, const std::string& probes) {
+  EvalTask t;
+  DatasetOptions dopt;
+  Dataset d = dataset_load(data, dopt);
+  PromptSet task = examples_split(d.examples, data, t.examples);
+  if (d.examples.empty()) throw Error(data, "no examples to evaluate");
+  t.task = task_name(d.examples[0].task());
+  t.conversations = std::move(task.examples);
+  t.prompts = std::move(task.prompts);
+  if (!probes.empty()) {
+    Dataset p = dataset_load(probes, dopt);
+    std::vector<EvalExample> shown;
+    PromptSet pt = examples_split(p.examples, probes, shown);
+    for (const EvalExample& e : shown) t.probes.push_back(e.prompt);
+    t.probe_prompts = std::move(pt.prompts);
+  }
+  return t;
+}
+
+SystemOutputs eval_system_run(const Model& model, const ModelText& text, const LoraAdapter* lora, const EvalTask& t,
+                              const DecodeSettings& decode, bool perplexity, const std::string& name,
+                              const EvalProgress& progress) {
+  SystemOutputs out;
+  out.name = name;
+  std::vector<std::vector<int32_t>> prompts;
+  for (const auto& p : t.prompts) prompts.push_back(eval_prompt_ids(text, p));
+  auto gens = eval_generate(model, text, prompts, lora, decode, [&](size_t done, size_t total) {
+    if (progress) progress(name + ": generating", done, total);
+  });
+  for (Generation& g : gens) out.predictions.push_back(std::move(g.text));
+  if (perplexity) {
+    if (progress) progress(name + ": perplexity", 0, t.conversations.size());
+    out.nll = eval_reference_nll(model, text, t.conversations, lora);
+  }
+  if (!t.probe_prompts.empty()) {
+    std::vector<std::vector<int32_t>> pp;
+    for (const auto& p : t.probe_prompts) pp.push_back(eval_prompt_ids(text, p));
+    auto answers = eval_generate(model, text, pp, lora, decode, [&](size_t done, size_t total) {
+      if (progress) progress(name + ": out-of-domain", done, total);
+    });
+    for (Generation& g : answers) out.probe_answers.push_back(std::move(g.text));
+  }
+  return out;
+}
+
 EvalInputs eval_run_models(const ModelEvalOptions& o, const EvalProgress& progress) {
   EvalInputs in;
-  DatasetOptions dopt;
-  Dataset data = dataset_load(o.data, dopt);
-  PromptSet task = examples_split(data.examples, o.data, in.examples);
-  if (data.examples.empty()) throw Error(o.data, "no examples to evaluate");
-  in.task = task_name(data.examples[0].task());
-  std::vector<std::vector<Turn>> probe_prompts;
-  if (!o.probes.empty()) {
-    Dataset probes = dataset_load(o.probes, dopt);
-    std::vector<EvalExample> shown;
-    PromptSet pt = examples_split(probes.examples, o.probes, shown);
-    for (const EvalExample& e : shown) in.probes.push_back(e.prompt);
-    probe_prompts = std::move(pt.prompts);
-  }
+  EvalTask task = eval_task_load(o.data, o.probes);
+  in.task = task.task;
+  in.examples = task.examples;
+  in.probes = task.probes;
   std::map<std::string, std::unique_ptr<Loaded>> models;
   for (const SystemSpec& spec : o.systems) {
     auto& slot = models[spec.model];
@@ -134,26 +170,7 @@ EvalInputs eval_run_models(const ModelEvalOptions& o, const EvalProgress& progre
     const Loaded& m = *slot;
     std::unique_ptr<LoraAdapter> lora;
     if (!spec.adapter.empty()) lora = std::make_unique<LoraAdapter>(lora_load(spec.adapter, m.model.config));
-    SystemOutputs out;
-    out.name = spec.name;
-    std::vector<std::vector<int32_t>> prompts;
-    for (const auto& p : task.prompts) prompts.push_back(eval_prompt_ids(m.text, p));
-    auto gens = eval_generate(m.model, m.text, prompts, lora.get(), o.decode, [&](size_t done, size_t total) {
-      if (progress) progress(spec.name + ": generating", done, total);
-    });
-    for (Generation& g : gens) out.predictions.push_back(std::move(g.text));
-    if (o.perplexity) {
-      if (progress) progress(spec.name + ": perplexity", 0, task.examples.size());
-      out.nll = eval_reference_nll(m.model, m.text, task.examples, lora.get());
-    }
-    if (!probe_prompts.empty()) {
-      std::vector<std::vector<int32_t>> pp;
-      for (const auto& p : probe_prompts) pp.push_back(eval_prompt_ids(m.text, p));
-      auto answers = eval_generate(m.model, m.text, pp, lora.get(), o.decode, [&](size_t done, size_t total) {
-        if (progress) progress(spec.name + ": out-of-domain", done, total);
-      });
-      for (Generation& g : answers) out.probe_answers.push_back(std::move(g.text));
-    }
+    SystemOutputs out = eval_system_run(m.model, m.text, lora.get(), task, o.decode, o.perplexity, spec.name, progress);
     in.systems.push_back(std::move(out));
   }
   if (!o.judge.empty()) {

@@ -42,6 +42,26 @@ struct ModelEvalOptions {
 // phase: "base: generating" etc.; done/total in examples.
 using EvalProgress = std::function<void(const std::string& phase, size_t done, size_t total)>;
 
+// The test data (and out-of-domain probes) split into prompts and
+// references, loaded once and answered by any number of systems.
+struct EvalTask {
+  std::string task;                          // "sft" or "classification"
+  std::vector<EvalExample> examples;         // shown prompt, reference, line
+  std::vector<Example> conversations;        // whole examples (perplexity)
+  std::vector<std::vector<Turn>> prompts;    // turns up to the answer
+  std::vector<std::string> probes;           // out-of-domain prompts as shown
+  std::vector<std::vector<Turn>> probe_prompts;
+};
+// Throws Error naming the file and line on bad data (preference or
+// pre-tokenized examples have no text reference); probes "" = none.
+EvalTask eval_task_load(const std::string& data, const std::string& probes);
+
+// One system's answers to the task: generation through eval_generate, the
+// references' perplexity when asked, the probes' answers when there are any.
+SystemOutputs eval_system_run(const Model& model, const ModelText& text, const LoraAdapter* lora, const EvalTask& t,
+                              const DecodeSettings& decode, bool perplexity, const std::string& name,
+                              const EvalProgress& progress);
+
 // Throws Error naming the file and line on bad data (preference or
 // pre-tokenized examples have no text reference).
 EvalInputs eval_run_models(const ModelEvalOptions& o, const EvalProgress& progress);

@@ -82,6 +82,24 @@ JobRecord job_create(Store& store, const PathPolicy& paths, const TuningJobReque
     base = *b;
     spec.init_adapter = tuned.artifact_path;
     spec.pre_tuned_model = tuned.id;
+    if (!req.pre_tuned_checkpoint.empty()) {
+      std::string have;
+      bool found = false;
+      for (const CheckpointRecord& c : store.checkpoints(tuned.job_id)) {
+        have += (have.empty() ? "" : ", ") + std::to_string(c.step);
+        if (std::to_string(c.step) != req.pre_tuned_checkpoint) continue;
+        std::error_code ec;
+        if (!fs::exists(c.path + "/adapter_model.safetensors", ec))
+          throw error_precondition("preTunedModel.checkpointId", "checkpoint " + c.path + " is no longer on disk");
+        spec.init_adapter = c.path;
+        found = true;
+      }
+      if (!found)
+        throw error_invalid("preTunedModel.checkpointId", "model " + tuned.id + " has no checkpoint '" +
+                                                              req.pre_tuned_checkpoint + "' (its checkpoints: " +
+                                                              (have.empty() ? "none" : have) + ")");
+      spec.extra["pre_tuned_checkpoint"] = req.pre_tuned_checkpoint;
+    }
   } else {
     base = model_resolve(store, req.base_model, "baseModel", path_of);
   }
@@ -98,6 +116,12 @@ JobRecord job_create(Store& store, const PathPolicy& paths, const TuningJobReque
     spec.validation_path = paths.resolve(spec.validation_uri, "supervisedTuningSpec.validationDatasetUri");
     register_dataset(store, spec.validation_path, spec.validation_uri, "supervisedTuningSpec.validationDatasetUri",
                      spec.validation_dataset_id, spec.validation_sha256);
+  }
+  if (!spec.evaluate_uri.empty()) {
+    spec.evaluate_path = paths.resolve(spec.evaluate_uri, "evaluate");
+    std::error_code ec;
+    if (!fs::is_regular_file(spec.evaluate_path, ec))
+      throw error_invalid("evaluate", "no such test file: " + spec.evaluate_uri);
   }
   if (!spec.output_uri.empty()) spec.output_path = paths.resolve(spec.output_uri, "outputUri");
   tuning_spec_check(spec);

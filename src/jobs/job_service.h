@@ -29,6 +29,7 @@ struct TuningJobRequest {
   std::string api = "cli";       // vertex | openai | pipeline | cli
   std::string base_model;        // a model reference (model_ref.h) or a path
   std::string pre_tuned_model;   // continued tuning: a tuned model reference
+  std::string pre_tuned_checkpoint;  // ... from this checkpoint of its job (its step); "" = the model's adapter
   TuningSpec spec;               // URIs set; paths are resolved by create()
   std::string display_name, description;
   Labels labels;

@@ -2,7 +2,13 @@
 
 #include <filesystem>
 
+#include <fstream>
+#include <map>
+#include <memory>
+
 #include "core/file_io.h"
+#include "eval/checkpoint_eval.h"
+#include "model/lora_gguf.h"
 #include "core/json_file.h"
 #include "core/system.h"
 #include "jobs/job_service.h"
@@ -75,6 +81,36 @@ ModelRecord tuned_model_record(Store& store, const JobRecord& job, const ModelRe
   return m;
 }
 
+// OUT/evaluations.jsonl: one line per scored checkpoint {"step", "metric",
+// "value", "metrics"}; a checkpoint scored twice (a resumed run) keeps its
+// last line.
+struct CheckpointScore {
+  int64_t step = 0;
+  double value = 0;
+  json metrics;
+};
+
+std::vector<CheckpointScore> evaluations_read(const std::string& path, const std::string& metric) {
+  std::map<int64_t, CheckpointScore> by_step;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || j.value("metric", "") != metric) continue;  // torn or another metric's
+    by_step[j.value("step", int64_t{0})] = {j.value("step", int64_t{0}), j.value("value", 0.0), j.value("metrics", json::object())};
+  }
+  std::vector<CheckpointScore> out;
+  for (auto& [step, s] : by_step) out.push_back(s);
+  return out;
+}
+
+void line_append(const std::string& path, const json& j) {
+  std::FILE* f = std::fopen(path.c_str(), "ab");
+  if (!f) throw Error(ErrorKind::Internal, path, "cannot open for appending");
+  const std::string text = j.dump() + "\n";
+  std::fwrite(text.data(), 1, text.size(), f);
+  std::fclose(f);
+}
+
 void copy_adapter(const std::string& from, const std::string& to) {
   dir_make_all(to);
   for (const char* f : {"adapter_config.json", "adapter_model.safetensors", "adapter.gguf", "training_format.json"}) {
@@ -142,6 +178,19 @@ SftJobOutcome sft_job_run(Store& store, const std::string& job_id, SftConfig cfg
   if (!(fs::is_directory(cfg.job.source_model) && !fs::exists(cfg.job.source_model + "/tokenizer.json")))
     text = model_text_load(cfg.job.source_model);
   SftData data = sft_data_load(cfg, text ? &*text : nullptr, m.config.vocab);
+  // --evaluate: every checkpoint scored on the test file by the scorer
+  // (loam eval's machinery), from this sink, never inside the training loop.
+  const TuningSpec job_spec = tuning_spec_from_json(job.spec);
+  std::unique_ptr<CheckpointScorer> scorer;
+  if (!job_spec.evaluate_path.empty()) {
+    if (!text) throw error_precondition("evaluate", "the model has no tokenizer files to generate answers with");
+    CheckpointEvalOptions eo;
+    eo.data = job_spec.evaluate_path;
+    eo.metric = job_spec.evaluate_metric;
+    eo.decode.max_tokens = job_spec.evaluate_max_tokens;
+    scorer = std::make_unique<CheckpointScorer>(m, *text, eo, "evaluate_metric");
+  }
+  const std::string evaluations_path = cfg.job.output + "/evaluations.jsonl";
   SftPlan plan = sft_plan(m, data, cfg);
   if (hooks.on_plan) hooks.on_plan(cfg, plan, data);
   sft_check_memory(plan, cfg, cfg.runtime.max_memory_bytes ? *cfg.runtime.max_memory_bytes : system_memory_available());
@@ -173,12 +222,50 @@ SftJobOutcome sft_job_run(Store& store, const std::string& job_id, SftConfig cfg
     if (last_val) c.metrics["val_loss"] = *last_val;
     store.checkpoint_put(c);
     store.event_append(job_id, "info", "checkpoint " + dir + " (" + k.reason + ")");
+    if (!scorer || k.reason == "interrupted") return;
+    const json scores = scorer->score(*k.adapter);
+    const std::string& metric = scorer->metric();
+    const double value = scores.at(metric).at("value").get<double>();
+    std::vector<CheckpointScore> earlier = evaluations_read(evaluations_path, metric);
+    bool best = true;
+    for (const CheckpointScore& e : earlier)
+      if (e.step != k.step && !scorer->better(value, e.value)) best = false;
+    if (best) lora_save(cfg.job.output + "/best_evaluated", *k.adapter);
+    line_append(evaluations_path, {{"step", k.step}, {"metric", metric}, {"value", value}, {"metrics", scores}});
+    line_append(cfg.job.output + "/metrics.jsonl", {{"step", k.step}, {"evaluation", scores}});
+    const std::string msg = "evaluated checkpoint " + std::to_string(k.step) + " on " + job_spec.evaluate_uri + ": " +
+                            metric + " " + std::to_string(value) + (best ? " (best so far)" : "");
+    store.event_append(job_id, "info", msg);
+    if (display.on_log) display.on_log(msg);
   };
   SftResult r = sft_train(m, data, cfg, text ? sft_format_of(*text) : SftFormat{}, cb);
   if (result) *result = r;
   if (r.status == TrainStatus::Interrupted) return SftJobOutcome::Interrupted;
 
-  const TuningSpec spec = tuning_spec_from_json(job.spec);
+  const TuningSpec& spec = job_spec;
+  // --evaluate: the best checkpoint by the metric is what is exported.
+  std::vector<CheckpointScore> scored;
+  int64_t best_step = -1;
+  if (scorer) {
+    scored = evaluations_read(evaluations_path, scorer->metric());
+    const CheckpointScore* best = nullptr;
+    for (const CheckpointScore& e : scored)
+      if (!best || scorer->better(e.value, best->value)) best = &e;
+    if (best) {
+      best_step = best->step;
+      LoraAdapter a = lora_load(cfg.job.output + "/best_evaluated", m.config);
+      lora_save(cfg.job.output, a);
+      adapter_gguf_write(cfg.job.output + "/adapter.gguf", a, m.config);
+      json report = {{"metric", scorer->metric()}, {"higher_is_better", eval_metric_higher_is_better(scorer->metric())},
+                     {"data", spec.evaluate_uri}, {"best_step", best->step}, {"best_value", best->value},
+                     {"checkpoints", json::array()}};
+      for (const CheckpointScore& e : scored)
+        report["checkpoints"].push_back({{"step", e.step}, {"value", e.value}, {"metrics", e.metrics}});
+      file_write_atomic(cfg.job.output + "/evaluation.json", report.dump(2) + "\n");
+      store.event_append(job_id, "info", "exported checkpoint " + std::to_string(best->step) + ", best by " +
+                                             scorer->metric() + " (" + std::to_string(best->value) + ")");
+    }
+  }
   if (!spec.output_path.empty()) copy_adapter(r.output_dir, spec.output_path);
   ModelRecord tuned = tuned_model_record(store, job, *base, cfg, r);
   for (int attempt = 0; attempt < 100; attempt++) {
@@ -190,6 +277,25 @@ SftJobOutcome sft_job_run(Store& store, const std::string& job_id, SftConfig cfg
     j.end_time = time_now_rfc3339();
     j.tuned_model_id = tuned.id;
     if (store.job_update_with_model(j, before, tuned)) {
+      for (const CheckpointScore& e : scored) {
+        EvaluationRecord ev;
+        ev.id = id_new();
+        ev.display_name = "checkpoint " + std::to_string(e.step) + " on " + fs::path(spec.evaluate_uri).filename().string();
+        ev.model_id = tuned.id;
+        ev.model_version_id = tuned.version_id;
+        ev.job_id = job_id;
+        ev.checkpoint_id = std::to_string(e.step);
+        ev.system = "checkpoint-" + std::to_string(e.step);
+        ev.data_uri = spec.evaluate_uri;
+        for (auto it = e.metrics.begin(); it != e.metrics.end(); ++it) {
+          const double v = it->value("value", 0.0);
+          ev.metrics[it.key()] = {{"value", v}, {"low", v}, {"high", v}, {"n", it->value("n", 0)}};
+        }
+        ev.settings = {{"metric", scorer->metric()}, {"selected", e.step == best_step},
+                       {"max_tokens", spec.evaluate_max_tokens}};
+        ev.create_time = time_now_rfc3339();
+        store.evaluation_insert(ev);
+      }
       store.event_append(job_id, "info", "succeeded: tuned model " + tuned.id + " (" + tuned.display_name + ")");
       return SftJobOutcome::Succeeded;
     }

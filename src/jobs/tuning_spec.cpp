@@ -1,5 +1,7 @@
 #include "jobs/tuning_spec.h"
 
+#include "eval/checkpoint_eval.h"
+
 #include "registry/errors.h"
 
 namespace loam {
@@ -17,7 +19,9 @@ json tuning_spec_to_json(const TuningSpec& s) {
           {"seed", s.seed}, {"max_steps", s.max_steps}, {"save_steps", s.save_steps}, {"eval_steps", s.eval_steps},
           {"export_last_checkpoint_only", s.export_last_checkpoint_only}, {"output_uri", s.output_uri},
           {"output_path", s.output_path}, {"init_adapter", s.init_adapter}, {"pre_tuned_model", s.pre_tuned_model},
-          {"threads", s.threads}, {"precision", s.precision}, {"extra", s.extra}};
+          {"threads", s.threads}, {"precision", s.precision}, {"extra", s.extra},
+          {"evaluate_uri", s.evaluate_uri}, {"evaluate_path", s.evaluate_path}, {"evaluate_metric", s.evaluate_metric},
+          {"evaluate_max_tokens", s.evaluate_max_tokens}};
 }
 
 TuningSpec tuning_spec_from_json(const json& j) {
@@ -26,6 +30,10 @@ TuningSpec tuning_spec_from_json(const json& j) {
     if (j.contains(k)) j.at(k).get_to(v);
   };
   get("train_uri", s.train_uri);
+  get("evaluate_uri", s.evaluate_uri);
+  get("evaluate_path", s.evaluate_path);
+  get("evaluate_metric", s.evaluate_metric);
+  get("evaluate_max_tokens", s.evaluate_max_tokens);
   get("validation_uri", s.validation_uri);
   get("train_path", s.train_path);
   get("validation_path", s.validation_path);
@@ -61,6 +69,14 @@ void tuning_spec_check(const TuningSpec& s) {
   auto range = [](bool ok, const char* field, const std::string& what) {
     if (!ok) throw error_invalid(field, what);
   };
+  if (!s.evaluate_metric.empty()) {
+    try {
+      eval_metric_check(s.evaluate_metric, "evaluate_metric");
+    } catch (const Error& e) {
+      throw error_invalid("evaluate_metric", e.message() + " (" + e.hint() + ")");
+    }
+  }
+  range(s.evaluate_max_tokens >= 1 && s.evaluate_max_tokens <= 65536, "evaluate_max_tokens", "must be between 1 and 65536");
   range(s.epochs >= 0 && s.epochs <= 1000, "hyperParameters.epochCount", "must be between 1 and 1000");
   range(s.adapter_size >= 1 && s.adapter_size <= 256, "hyperParameters.adapterSize", "must be between 1 and 256");
   range(s.learning_rate_multiplier > 0 && s.learning_rate_multiplier <= 100, "hyperParameters.learningRateMultiplier",

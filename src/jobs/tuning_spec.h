@@ -34,6 +34,11 @@ struct TuningSpec {
   std::string pre_tuned_model;         // its id (lineage)
   int threads = 0;
   std::string precision = "exact";
+  // Checkpoint evaluation (`tune sft --evaluate`): every checkpoint is scored
+  // on this test file and the best by evaluate_metric is exported.
+  std::string evaluate_uri, evaluate_path;  // "" = none
+  std::string evaluate_metric;              // eval/checkpoint_eval.h names; "" = by task
+  int evaluate_max_tokens = 128;
   nlohmann::json extra = nlohmann::json::object();  // accepted and recorded (accelerator fields, suffix, ...)
 };
 

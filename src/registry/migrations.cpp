@@ -103,6 +103,25 @@ CREATE TABLE job_checkpoints (
   create_time TEXT NOT NULL,
   PRIMARY KEY (job_id, step));
 )sql",
+      // Evaluations (ModelEvaluation): one system's scores, linked to the model
+      // version scored and the tuning job (and checkpoint) that ran it.
+      R"sql(
+CREATE TABLE IF NOT EXISTS evaluations (
+  id TEXT PRIMARY KEY,
+  display_name TEXT NOT NULL DEFAULT '',
+  model_id TEXT NOT NULL DEFAULT '',
+  model_version_id INTEGER NOT NULL DEFAULT 0,
+  job_id TEXT NOT NULL DEFAULT '',
+  checkpoint_id TEXT NOT NULL DEFAULT '',
+  system TEXT NOT NULL DEFAULT '',
+  data_uri TEXT NOT NULL DEFAULT '',
+  metrics_json TEXT NOT NULL DEFAULT '{}',
+  settings_json TEXT NOT NULL DEFAULT '{}',
+  results_path TEXT NOT NULL DEFAULT '',
+  create_time TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS evaluations_model ON evaluations(model_id, create_time);
+CREATE INDEX IF NOT EXISTS evaluations_job ON evaluations(job_id, create_time);
+)sql",
   };
   return m;
 }

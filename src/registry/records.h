@@ -97,4 +97,23 @@ struct CheckpointRecord {
   std::string create_time;
 };
 
+// One system's scores from one evaluation (`loam eval`, or a tuning job
+// evaluating its checkpoints): the managed service's ModelEvaluation, a child
+// of the model version it scored.
+struct EvaluationRecord {
+  std::string id;
+  std::string display_name;
+  std::string model_id;      // "" when what was scored is not a registered model
+  int model_version_id = 0;
+  std::string job_id;        // the tuning job that ran it, or ""
+  std::string checkpoint_id; // the job's checkpoint it scored (its step), or ""
+  std::string system;        // the system's name in the evaluation ("base", "tuned", ...)
+  std::string data_uri;      // the test data
+  // metric name -> {"value", "low", "high", "n"} (eval/scoring.h names).
+  nlohmann::json metrics = nlohmann::json::object();
+  nlohmann::json settings = nlohmann::json::object();  // decoding, metric groups, the selected metric
+  std::string results_path;  // results.json, or ""
+  std::string create_time;
+};
+
 }  // namespace loam

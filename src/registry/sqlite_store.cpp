@@ -96,6 +96,10 @@ JobRecord read_job(const SqliteStmt& st) {
   return j;
 }
 
+const char* kEvaluationColumns =
+    "id, display_name, model_id, model_version_id, job_id, checkpoint_id, system, data_uri, metrics_json, "
+    "settings_json, results_path, create_time";
+
 DatasetRecord read_dataset(const SqliteStmt& st) {
   return {st.text(0), st.text(1), st.text(2), st.text(3), st.text(4), st.i64(5), st.text(6)};
 }
@@ -198,6 +202,9 @@ class SqliteStore final : public Store {
     st.bind_all(id);
     st.run();
     if (db_.changes() == 0) throw error_not_found("model " + id, "no such model");
+    SqliteStmt ev(db_, "DELETE FROM evaluations WHERE model_id = ?");
+    ev.bind_all(id);
+    ev.run();
     txn.commit();
   }
 
@@ -346,7 +353,36 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  void evaluation_insert(const EvaluationRecord& e) override {
+    std::lock_guard lock(mu_);
+    SqliteStmt st(db_, (std::string("INSERT INTO evaluations (") + kEvaluationColumns +
+                        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").c_str());
+    st.bind_all(e.id, e.display_name, e.model_id, e.model_version_id, e.job_id, e.checkpoint_id, e.system, e.data_uri,
+                e.metrics.dump(), e.settings.dump(), e.results_path, e.create_time);
+    st.run();
+  }
+
+  std::vector<EvaluationRecord> evaluations_of_model(const std::string& model_id) override {
+    return evaluations_where("model_id = ?", model_id);
+  }
+  std::vector<EvaluationRecord> evaluations_of_job(const std::string& job_id) override {
+    return evaluations_where("job_id = ?", job_id);
+  }
+
  private:
+  std::vector<EvaluationRecord> evaluations_where(const char* where, const std::string& v) {
+    std::lock_guard lock(mu_);
+    SqliteStmt st(db_, (std::string("SELECT ") + kEvaluationColumns + " FROM evaluations WHERE " + where +
+                        " ORDER BY create_time, id").c_str());
+    st.bind_all(v);
+    std::vector<EvaluationRecord> out;
+    while (st.step())
+      out.push_back({st.text(0), st.text(1), st.text(2), static_cast<int>(st.i64(3)), st.text(4), st.text(5),
+                     st.text(6), st.text(7), json::parse(st.text(8)), json::parse(st.text(9)), st.text(10),
+                     st.text(11)});
+    return out;
+  }
+
   int64_t sqlite3_last_id() {
     SqliteStmt st(db_, "SELECT last_insert_rowid()");
     st.step();

@@ -64,6 +64,12 @@ class Store {
   virtual std::vector<MetricPoint> metrics(const std::string& job_id) = 0;
   virtual void checkpoint_put(const CheckpointRecord& c) = 0;
   virtual std::vector<CheckpointRecord> checkpoints(const std::string& job_id) = 0;
+
+  // Evaluations, oldest first: of every version of a model, or run by a job.
+  // Deleting a model deletes its evaluations.
+  virtual void evaluation_insert(const EvaluationRecord& e) = 0;
+  virtual std::vector<EvaluationRecord> evaluations_of_model(const std::string& model_id) = 0;
+  virtual std::vector<EvaluationRecord> evaluations_of_job(const std::string& job_id) = 0;
 };
 
 // Opens (creating, migrating) <data_dir>/registry.db.

@@ -27,6 +27,7 @@ TuningJobRequest parse_create(const json& body) {
     fields_allow(*p, {"tunedModelName", "checkpointId"}, "preTunedModel");
     r.pre_tuned_model = field_string(*p, "tunedModelName", "preTunedModel").value_or("");
     if (r.pre_tuned_model.empty()) throw error_invalid("preTunedModel.tunedModelName", "is required");
+    r.pre_tuned_checkpoint = field_string(*p, "checkpointId", "preTunedModel").value_or("");
   }
   if (r.base_model.empty() && r.pre_tuned_model.empty()) throw error_invalid("baseModel", "is required");
   r.display_name = field_string(body, "tunedModelDisplayName", "").value_or("");
@@ -80,6 +81,8 @@ json api_tuning_create_request(ControlContext& c, const ApiScope& s, TuningJobRe
   if (!r.pre_tuned_model.empty()) {
     ModelRecord m = model_resolve(c.store, r.pre_tuned_model, "preTunedModel.tunedModelName");
     if (m.kind != "tuned") {
+      if (!r.pre_tuned_checkpoint.empty())
+        throw error_invalid("preTunedModel.checkpointId", "model " + m.id + " is not a tuned model; it has no checkpoints");
       r.base_model = r.pre_tuned_model;
       r.pre_tuned_model.clear();
     }

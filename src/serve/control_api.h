@@ -31,6 +31,9 @@ nlohmann::json api_model_upload(ControlContext& c, const ApiScope& s, const nloh
 nlohmann::json api_model_patch(ControlContext& c, const ApiScope& s, const std::string& name, const nlohmann::json& body);
 nlohmann::json api_model_delete(ControlContext& c, const ApiScope& s, const std::string& name, bool force);
 
+// A model's evaluations, every version: {"modelEvaluations": [ModelEvaluation...]}.
+nlohmann::json api_model_evaluations(ControlContext& c, const ApiScope& s, const std::string& model);
+
 // Tuning jobs: create (the TuningJob body), get, list ({"tuningJobs": [...]}),
 // cancel/pause/resume, events ({"events": [...]}), metrics ({"metrics": [...]}).
 nlohmann::json api_tuning_create(ControlContext& c, const ApiScope& s, const nlohmann::json& body);

@@ -90,7 +90,10 @@ json tuning_job_to_rest(Store& store, const JobRecord& j, const ApiScope& scope)
             {"description", j.description}};
   if (!j.display_name.empty()) r["tunedModelDisplayName"] = j.display_name;
   if (!s.output_uri.empty()) r["outputUri"] = s.output_uri;
-  if (!s.pre_tuned_model.empty()) r["preTunedModel"] = {{"tunedModelName", scope.prefix() + "/models/" + s.pre_tuned_model}};
+  if (!s.pre_tuned_model.empty()) {
+    r["preTunedModel"] = {{"tunedModelName", scope.prefix() + "/models/" + s.pre_tuned_model}};
+    if (s.extra.contains("pre_tuned_checkpoint")) r["preTunedModel"]["checkpointId"] = s.extra["pre_tuned_checkpoint"];
+  }
   if (!j.start_time.empty()) r["startTime"] = j.start_time;
   if (!j.end_time.empty()) r["endTime"] = j.end_time;
   if (!j.error_message.empty())
@@ -104,10 +107,43 @@ json tuning_job_to_rest(Store& store, const JobRecord& j, const ApiScope& scope)
     if (!j.tuned_model_id.empty()) tm["model"] = scope.prefix() + "/models/" + j.tuned_model_id;
     r["tunedModel"] = tm;
   }
+  // The job's evaluations (checkpoints scored on the test data): in full, and
+  // as the managed service's evaluateDatasetRuns.
+  auto evs = store.evaluations_of_job(j.id);
+  if (!evs.empty()) {
+    json full = json::array(), runs = json::array();
+    for (const auto& e : evs) {
+      full.push_back(evaluation_to_rest(e, scope));
+      json run = {{"evaluationRun", full.back()["name"]}};
+      if (!e.checkpoint_id.empty()) run["checkpointId"] = e.checkpoint_id;
+      runs.push_back(run);
+    }
+    r["evaluationResults"] = full;
+    r["evaluateDatasetRuns"] = runs;
+  }
   auto ms = store.metrics(j.id);
   if (!ms.empty())
     r["tuningDataStats"] = {{"supervisedTuningDataStats", {{"tuningStepCount", std::to_string(ms.back().step)}}}};
   return r;
+}
+
+json evaluation_to_rest(const EvaluationRecord& e, const ApiScope& scope) {
+  json metrics = json::object(), intervals = json::object();
+  for (auto it = e.metrics.begin(); it != e.metrics.end(); ++it) {
+    metrics[it.key()] = it->value("value", 0.0);
+    intervals[it.key()] = {{"low", it->value("low", 0.0)}, {"high", it->value("high", 0.0)}, {"n", it->value("n", 0)}};
+  }
+  const std::string parent = e.model_id.empty() ? scope.prefix() : scope.prefix() + "/models/" + e.model_id;
+  json meta = {{"system", e.system}, {"dataUri", e.data_uri}, {"intervals", intervals}, {"settings", e.settings}};
+  if (!e.model_id.empty()) {
+    meta["model"] = scope.prefix() + "/models/" + e.model_id + "@" + std::to_string(e.model_version_id);
+    meta["modelVersionId"] = std::to_string(e.model_version_id);
+  }
+  if (!e.job_id.empty()) meta["tuningJob"] = scope.prefix() + "/tuningJobs/" + e.job_id;
+  if (!e.checkpoint_id.empty()) meta["checkpointId"] = e.checkpoint_id;
+  if (!e.results_path.empty()) meta["resultsUri"] = e.results_path;
+  return {{"name", parent + "/evaluations/" + e.id}, {"displayName", e.display_name}, {"metrics", metrics},
+          {"createTime", e.create_time}, {"metadata", meta}};
 }
 
 json event_to_rest(const JobEventRecord& e) {

@@ -21,6 +21,9 @@ nlohmann::json model_to_rest(const ModelRecord& m, const ApiScope& scope);
 nlohmann::json tuning_job_to_rest(Store& store, const JobRecord& j, const ApiScope& scope);
 nlohmann::json event_to_rest(const JobEventRecord& e);
 nlohmann::json metric_to_rest(const MetricPoint& p);
+// ModelEvaluation: metrics {name: value}; intervals, system, data, job and
+// checkpoint in metadata.
+nlohmann::json evaluation_to_rest(const EvaluationRecord& e, const ApiScope& scope);
 
 // ADAPTER_SIZE_FOUR <-> 4.
 std::string adapter_size_enum(int rank);

@@ -20,7 +20,7 @@ namespace {
 // What a run writes into its output directory (and --overwrite-output removes).
 const char* const kRunEntries[] = {"checkpoints", "best", "metrics.jsonl", "summary.json", "adapter_config.json",
                                    "adapter_model.safetensors", "adapter.gguf", "training_format.json",
-                                   "chat_template.jinja"};
+                                   "chat_template.jinja", "best_evaluated", "evaluations.jsonl", "evaluation.json"};
 
 bool dir_is_empty(const std::string& dir) {
   std::error_code ec;

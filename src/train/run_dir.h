@@ -8,6 +8,9 @@
 //   OUT/adapter.gguf                the same for llama.cpp
 //   OUT/training_format.json, chat_template.jinja       formatting for serving
 //   OUT/summary.json                status, counts, losses, the run config
+// and, from a tuning job's --evaluate sink (jobs/sft_job.cpp), not this writer:
+//   OUT/evaluations.jsonl, OUT/evaluation.json, OUT/best_evaluated/  per-checkpoint
+//   scores, the choice, the best adapter by the metric (then exported as OUT's adapter)
 #pragma once
 
 #include <cstdint>

@@ -33,6 +33,10 @@ assert m["displayName"] == "demo-org/tiny-llama", m
 assert m["labels"]["family"] == "llama", m
 assert m["metadata"]["architecture"] == "llama", m
 assert m["metadata"]["format"] == "hf", m
+# The source is the hub repository at the commit main resolved to, not the download folder.
+src = m["metadata"]["sourceUri"]
+assert src.startswith("hf://demo-org/tiny-llama@"), src
+assert len(src.split("@")[1]) >= 7 and "/downloads/" not in src, src
 PY
 
 # Again: nothing downloaded, the same model.
