@@ -38,7 +38,7 @@ void register_dataset(Store& store, const std::string& path, const std::string& 
   if (!preference && r.task() && *r.task() == Task::Preference)
     throw Error(ErrorKind::DataError, field, uri + " holds preference pairs",
                 "supervised tuning needs prompt/response examples (input_text/output_text, contents or messages); "
-                "check a file with: loam data validate FILE --task sft");
+                "check a file with: loam data validate FILE --task sft; tune on pairs with: loam tune preference");
   sha = sha256_file(path);
   if (auto d = store.dataset_by_sha256(sha)) {
     dataset_id = d->id;
