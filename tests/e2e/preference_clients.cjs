@@ -42,6 +42,8 @@ async function main() {
     got = await ai.tunings.get({ name: job.name });
   }
   check(got.state === 'JOB_STATE_SUCCEEDED', 'genai job ' + JSON.stringify(got));
+  check(got.preferenceOptimizationSpec && got.preferenceOptimizationSpec.hyperParameters.beta === 0.2,
+        'preferenceOptimizationSpec ' + JSON.stringify(got));
 
   const client = new OpenAI({ apiKey, baseURL: baseUrl + '/v1', maxRetries: 0 });
   const file = await client.files.create({ file: fs.createReadStream(openaiTrain), purpose: 'fine-tune' });
