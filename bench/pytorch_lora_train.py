@@ -9,6 +9,11 @@ settings on this machine:
   OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE \
     /usr/bin/python3 bench/pytorch_lora_train.py --steps 5
 
+--dpo: a DPO step instead (sigmoid loss, beta 0.1): one pair, a prompt of
+seq/2 tokens with a chosen and a rejected completion of seq/2 each, run as a
+batch of 2 sequences of `seq` tokens; the reference log-probs are computed
+once before timing (as Loam caches them); tokens/s counts both sequences.
+
 Only for measurement; Loam never uses Python.
 """
 import argparse
@@ -75,6 +80,7 @@ def main():
     ap.add_argument("--seq", type=int, default=512)
     ap.add_argument("--layers", type=int, default=30)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--dpo", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -96,14 +102,33 @@ def main():
     ang = torch.arange(args.seq).float()[:, None] * inv[None]
     cos, sin = torch.cat((ang, ang), -1).cos(), torch.cat((ang, ang), -1).sin()
     ids = torch.randint(0, V, (1, args.seq + 1))
+    half = args.seq // 2
+    pair = torch.randint(0, V, (2, args.seq + 1))
+    pair[1, :half] = pair[0, :half]  # the shared prompt
+
+    def completion_logps(seqs):  # (2,) summed log-probs of the completions
+        x = emb(seqs[:, :-1])
+        for b in blocks:
+            x = b(x, cos, sin)
+        logp = torch.log_softmax(rms(x, 1.0) @ emb.weight.t(), -1)
+        tok = logp.gather(-1, seqs[:, 1:, None])[..., 0]
+        return tok[:, half - 1:].sum(-1)
+
+    if args.dpo:
+        with torch.no_grad():
+            ref = completion_logps(pair)
     times = []
     for step in range(args.steps + 1):
         t0 = time.time()
-        x = emb(ids[:, :-1])
-        for b in blocks:
-            x = b(x, cos, sin)
-        logits = rms(x, 1.0) @ emb.weight.t()
-        loss = F.cross_entropy(logits.view(-1, V), ids[:, 1:].reshape(-1))
+        if args.dpo:
+            pol = completion_logps(pair)
+            loss = -F.logsigmoid(0.1 * ((pol[0] - ref[0]) - (pol[1] - ref[1])))
+        else:
+            x = emb(ids[:, :-1])
+            for b in blocks:
+                x = b(x, cos, sin)
+            logits = rms(x, 1.0) @ emb.weight.t()
+            loss = F.cross_entropy(logits.view(-1, V), ids[:, 1:].reshape(-1))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -112,7 +137,8 @@ def main():
     times.sort()
     med = times[len(times) // 2]
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(f'{{"tokens_per_s": {args.seq / med:.1f}, "step_s": {med:.3f}, "peak_rss_bytes": {rss}, '
+    tokens = 2 * args.seq if args.dpo else args.seq
+    print(f'{{"objective": "{"dpo" if args.dpo else "sft"}", "tokens_per_s": {tokens / med:.1f}, "step_s": {med:.3f}, "peak_rss_bytes": {rss}, '
           f'"threads": {args.threads}, "torch": "{torch.__version__}"}}')
 
 

@@ -33,6 +33,7 @@
 #include "jobs/job_service.h"
 #include "jobs/sft_job.h"
 #include "registry/data_dir.h"
+#include "registry/model_ref.h"
 #include "registry/store.h"
 #include "formats/safetensors.h"
 #include "kernels/matmul.h"
@@ -43,6 +44,7 @@
 #include "model/transformer_train.h"
 #include "tokenizer/model_text.h"
 #include "train/sft_data.h"
+#include "train/preference_trainer.h"
 #include "train/sft_trainer.h"
 
 namespace loam::cli {
@@ -219,6 +221,37 @@ const std::vector<SftFlag>& sft_flags() {
   return flags;
 }
 
+// --- preference flags <-> PreferenceOptions (tune preference adds these) --
+
+struct PreferenceFlag {
+  const char* flag;
+  const char* field;
+  const char* help;
+  std::string shown_default;
+  std::function<void(PreferenceOptions&, const std::string&)> set;
+};
+
+const std::vector<PreferenceFlag>& preference_flags() {
+  static const std::vector<PreferenceFlag> flags = {
+      {"--loss", "preference.loss", "sigmoid (DPO), ipo, hinge, robust, simpo or orpo", "sigmoid",
+       [](PreferenceOptions& o, const std::string& v) { o.loss.type = preference_loss_parse(v, "--loss"); }},
+      {"--beta", "preference.beta", "DPO's beta (ORPO: the odds-ratio weight), > 0", "0.1",
+       [](PreferenceOptions& o, const std::string& v) { o.loss.beta = parse_float(v, "--beta"); }},
+      {"--label-smoothing", "preference.label_smoothing", "Label noise for sigmoid/robust/simpo (cDPO), [0, 0.5)", "0",
+       [](PreferenceOptions& o, const std::string& v) { o.loss.label_smoothing = parse_float(v, "--label-smoothing"); }},
+      {"--sft-weight", "preference.sft_weight", "Weight of the chosen answer's NLL added to the loss, >= 0", "0",
+       [](PreferenceOptions& o, const std::string& v) { o.loss.sft_weight = parse_float(v, "--sft-weight"); }},
+      {"--simpo-gamma", "preference.simpo_gamma", "SimPO's target reward margin", "0.5",
+       [](PreferenceOptions& o, const std::string& v) { o.loss.simpo_gamma = parse_float(v, "--simpo-gamma"); }},
+      {"--reference", "preference.reference",
+       "Reference policy: base (adapter off), init (frozen --init-adapter) or an adapter directory",
+       "init with --init-adapter, else base", [](PreferenceOptions& o, const std::string& v) { o.reference = v; }},
+      {"--reference-cache", "preference.cache_dir", "Directory caching reference log-probs across runs",
+       "<data dir>/cache/reference_logps", [](PreferenceOptions& o, const std::string& v) { o.cache_dir = v; }},
+  };
+  return flags;
+}
+
 // Field names in an error from the lower layers, as the flags a user typed.
 std::string fields_to_flags(std::string text) {
   std::vector<const SftFlag*> by_length;
@@ -228,6 +261,9 @@ std::string fields_to_flags(std::string text) {
   for (const SftFlag* f : by_length)
     for (size_t at = text.find(f->field); at != std::string::npos; at = text.find(f->field, at))
       text.replace(at, std::strlen(f->field), f->flag);
+  for (const PreferenceFlag& f : preference_flags())
+    for (size_t at = text.find(f.field); at != std::string::npos; at = text.find(f.field, at))
+      text.replace(at, std::strlen(f.field), f.flag);
   return text;
 }
 
@@ -273,10 +309,10 @@ SftConfig bind_sft_flags(const SftArgs& a) {
   return c;
 }
 
-void print_plan(const SftConfig& cfg, const SftPlan& p, const SftData& d) {
+void print_plan(const SftConfig& cfg, const SftPlan& p, int64_t n_truncated) {
   std::fprintf(stderr, "tuning plan\n");
   std::fprintf(stderr, "  %-28s %lld (%lld truncated to %d tokens)\n", "training examples",
-               static_cast<long long>(p.n_train), static_cast<long long>(d.n_truncated),
+               static_cast<long long>(p.n_train), static_cast<long long>(n_truncated),
                cfg.hyperparameters.max_seq_length);
   std::fprintf(stderr, "  %-28s %lld\n", "validation examples", static_cast<long long>(p.n_validation));
   std::fprintf(stderr, "  %-28s %lld (%lld scored)\n", "tokens per epoch", static_cast<long long>(p.train_tokens),
@@ -311,11 +347,35 @@ struct TuneTarget {
 // The run is recorded as a job (and its tuned model) in the data
 // directory's registry, exactly as a job run by `loam serve` is.
 // Returns the exit status: 0, or 128 + the signal that interrupted the run.
-int run_tune_sft(SftConfig cfg, const TuneTarget& t) {
+// `preference`: a preference tuning run (tune preference); `tuned_model`:
+// its --tuned-model, a registered tuned model to continue from.
+int run_tune_sft(SftConfig cfg, const TuneTarget& t, std::optional<PreferenceOptions> preference = std::nullopt,
+                 const std::string& tuned_model = "") {
+  const std::string data_dir = data_dir_resolve(t.data_dir);
+  auto store = store_open(data_dir);
+  std::string pre_tuned;
+  if (!tuned_model.empty()) {  // its adapter starts the policy; its base is the source model unless given
+    const ModelRecord tm = model_resolve(*store, tuned_model, "--tuned-model");
+    if (tm.kind != "tuned") throw Error("--tuned-model", tuned_model + " is not a tuned model (kind " + tm.kind + ")");
+    if (!cfg.job.init_adapter.empty()) throw Error("--tuned-model", "give --tuned-model or --init-adapter, not both");
+    cfg.job.init_adapter = tm.artifact_path;
+    pre_tuned = tm.id;
+    if (cfg.job.source_model.empty()) {
+      const auto base = store->model_get(tm.base_model_id, tm.base_version_id);
+      if (!base) throw Error("--tuned-model", "its base model " + tm.base_model_id + " is no longer registered");
+      cfg.job.source_model = base->artifact_path;
+    }
+  }
+  if (cfg.job.source_model.empty()) throw Error("--source-model", "is required");
+  const std::string run_name = preference ? "preference-run" : "sft-run";
   if (cfg.job.output.empty())
-    cfg.job.output = "tuned/" + (cfg.job.display_name.empty() ? std::string("sft-run") : cfg.job.display_name);
-  sft_config_check(cfg);
-  auto store = store_open(data_dir_resolve(t.data_dir));
+    cfg.job.output = "tuned/" + (cfg.job.display_name.empty() ? run_name : cfg.job.display_name);
+  if (preference) {
+    if (preference->cache_dir.empty()) preference->cache_dir = data_dir + "/cache/reference_logps";
+    preference_config_check({cfg, *preference});
+  } else {
+    sft_config_check(cfg);
+  }
   const SftHyperparameters& h = cfg.hyperparameters;
   TuningJobRequest req;
   req.api = "cli";
@@ -341,6 +401,14 @@ int run_tune_sft(SftConfig cfg, const TuneTarget& t) {
   req.spec.evaluate_metric = t.evaluate_metric;
   req.spec.evaluate_max_tokens = t.evaluate_max_tokens;
   if (!t.evaluate_metric.empty() && t.evaluate.empty()) throw Error("--evaluate-metric", "needs --evaluate TEST_FILE");
+  req.spec.pre_tuned_model = pre_tuned;
+  req.spec.init_adapter = cfg.job.init_adapter;
+  if (preference)
+    req.spec.extra["preference"] = {{"loss", preference_loss_name(preference->loss.type)},
+                                    {"beta", preference->loss.beta},
+                                    {"label_smoothing", preference->loss.label_smoothing},
+                                    {"sft_weight", preference->loss.sft_weight},
+                                    {"reference", preference_reference({cfg, *preference})}};
   PathPolicy local{bucket_root_default(), {}};
   JobRecord job;
   try {
@@ -361,14 +429,18 @@ int run_tune_sft(SftConfig cfg, const TuneTarget& t) {
   const bool tty = isatty(fileno(stderr));
   SftJobHooks hooks;
   hooks.auto_resume = false;
-  hooks.on_plan = [](const SftConfig& c, const SftPlan& p, const SftData& d) { print_plan(c, p, d); };
+  hooks.on_plan = [](const SftConfig& c, const SftPlan& p, int64_t n_truncated) { print_plan(c, p, n_truncated); };
+  hooks.preference = preference;
   TrainCallbacks& cb = hooks.display;
   cb.on_log = [tty](const std::string& s) { std::fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", s.c_str()); };
   cb.on_step = [tty](const TrainProgress& p) {
-    char line[256];
-    std::snprintf(line, sizeof line, "step %lld/%lld  epoch %d  loss %.4f  acc %.3f  lr %.2e  %.0f tok/s  ETA %s",
-                  static_cast<long long>(p.step), static_cast<long long>(p.total_steps), p.epoch, p.loss,
-                  p.token_accuracy, p.learning_rate, p.tokens_per_s, human_seconds(p.eta_s).c_str());
+    char line[320];
+    int n = std::snprintf(line, sizeof line, "step %lld/%lld  epoch %d  loss %.4f  acc %.3f  lr %.2e  %.0f tok/s  ETA %s",
+                          static_cast<long long>(p.step), static_cast<long long>(p.total_steps), p.epoch, p.loss,
+                          p.token_accuracy, p.learning_rate, p.tokens_per_s, human_seconds(p.eta_s).c_str());
+    for (const auto& [name, value] : p.metrics)
+      if (name == "rewards/margins" && n > 0 && n < static_cast<int>(sizeof line))
+        std::snprintf(line + n, sizeof line - n, "  margin %.4f", value);
     if (tty) std::fprintf(stderr, "\r\033[K%s", line);
     else std::fprintf(stderr, "%s\n", line);
     if (p.val_loss)
@@ -483,13 +555,10 @@ void run_debug_grads(const DebugGradsOptions& o) {
   std::printf("loss %.8f\n", st.loss_sum / static_cast<double>(scored));
 }
 
-}  // namespace
 
-void register_tune_commands(CLI::App& app) {
-  auto* tune = app.add_subcommand("tune", "Fine-tune a model with LoRA adapters");
-  tune->require_subcommand(1);
-  static SftArgs args;
-  auto* s = tune->add_subcommand("sft", "Supervised tuning on prompt/response examples");
+// The trainer flags of sft_flags() on a subcommand (tune sft and tune
+// preference share them), given values collected into `args`.
+void add_trainer_flags(CLI::App* s, SftArgs& args) {
   const auto& flags = sft_flags();
   args.values.resize(flags.size());
   args.switches.assign(flags.size(), 0);
@@ -505,7 +574,9 @@ void register_tune_commands(CLI::App& app) {
           ->type_name("VALUE");
     }
   }
-  static TuneTarget target;
+}
+
+void add_target_flags(CLI::App* s, TuneTarget& target) {
   s->add_option("--data-dir", target.data_dir, "Registry the run is recorded in (env LOAM_DATA_DIR, default ~/.loam)");
   s->add_option("--server", target.server, "Submit to this loam server instead (env LOAM_SERVER)");
   s->add_option("--api-key", target.api_key, "API key for --server (env LOAM_API_KEY)");
@@ -518,6 +589,64 @@ void register_tune_commands(CLI::App& app) {
                 "accuracy for classification]");
   s->add_option("--evaluate-max-tokens", target.evaluate_max_tokens, "New tokens per answer when evaluating")
       ->capture_default_str();
+}
+
+void exit_on_interrupt(int status) {
+  if (status == 0) return;
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::exit(status);
+}
+
+void register_tune_preference(CLI::App* tune) {
+  static SftArgs args;
+  static std::vector<std::string> values[16];
+  static std::string tuned_model;
+  static TuneTarget target;
+  auto* s = tune->add_subcommand("preference", "Preference tuning (DPO and variants) on chosen/rejected pairs");
+  add_trainer_flags(s, args);
+  const auto& flags = preference_flags();
+  for (size_t i = 0; i < flags.size(); i++) {
+    const PreferenceFlag& f = flags[i];
+    s->add_option(f.flag, values[i], std::string(f.help) + " [default: " + f.shown_default + "]")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+        ->type_name("VALUE");
+  }
+  s->add_option("--tuned-model", tuned_model,
+                "A registered tuned model to continue from (its adapter; its base unless --source-model)");
+  add_target_flags(s, target);
+  s->callback([] {
+    try {
+      const SftConfig c = bind_sft_flags(args);
+      PreferenceOptions p;
+      const auto& flags = preference_flags();
+      for (size_t i = 0; i < flags.size(); i++)
+        if (!values[i].empty()) flags[i].set(p, values[i].back());
+      if (c.job.train.empty()) throw Error("--train", "is required");
+      if (target.server.empty())
+        if (const char* e = std::getenv("LOAM_SERVER"); e && *e) target.server = e;
+      if (!target.server.empty())
+        throw Error("--server", "tune preference runs locally for now",
+                    "submit preference jobs through the REST API (preferenceOptimizationSpec) or run without --server");
+      exit_on_interrupt(run_tune_sft(c, target, p, tuned_model));
+    } catch (const Error& e) {
+      throw error_with_flags(e);
+    }
+  });
+}
+
+}  // namespace
+
+void register_tune_commands(CLI::App& app) {
+  auto* tune = app.add_subcommand("tune", "Fine-tune a model with LoRA adapters");
+  tune->require_subcommand(1);
+  static SftArgs args;
+  auto* s = tune->add_subcommand("sft", "Supervised tuning on prompt/response examples");
+  add_trainer_flags(s, args);
+  static TuneTarget target;
+  add_target_flags(s, target);
+  register_tune_preference(tune);
   s->callback([] {
     try {
       const SftConfig c = bind_sft_flags(args);
@@ -530,12 +659,7 @@ void register_tune_commands(CLI::App& app) {
         submit_tune_sft(c, target);
         return;
       }
-      const int status = run_tune_sft(c, target);
-      if (status != 0) {
-        std::fflush(stdout);
-        std::fflush(stderr);
-        std::exit(status);
-      }
+      exit_on_interrupt(run_tune_sft(c, target));
     } catch (const Error& e) {
       throw error_with_flags(e);
     }

@@ -176,13 +176,40 @@ TokenizedExample sft_tokenize(const Example& e, const ModelText& m, int max_seq_
   return out;
 }
 
-TokenizedPreference preference_tokenize(const Example& e, const ModelText& m, int max_seq_length) {
+namespace {
+
+// max_seq_length bounds prompt + each completion (see the header).
+void preference_truncate(TokenizedPreference& out, int max_seq_length) {
+  out.n_tokens_full = out.prompt_ids.size() + std::max(out.chosen_ids.size(), out.rejected_ids.size());
+  if (max_seq_length > 0 && out.n_tokens_full > size_t(max_seq_length)) {
+    out.truncated = true;
+    size_t max_prompt = size_t(max_seq_length) / 2;
+    if (out.prompt_ids.size() > max_prompt)  // keep the end of the prompt, nearest the answer
+      out.prompt_ids.erase(out.prompt_ids.begin(), out.prompt_ids.end() - max_prompt);
+    int room = max_seq_length - int(out.prompt_ids.size());
+    bool t = false;
+    truncate_to(out.chosen_ids, room, t);
+    truncate_to(out.rejected_ids, room, t);
+  }
+}
+
+}  // namespace
+
+TokenizedPreference preference_tokenize_ids(const Example& e, int max_seq_length) {
+  if (e.format != Format::TokensPreference)
+    throw Error(ErrorKind::DataError, "line " + std::to_string(e.line), "not a pre-tokenized preference example");
   TokenizedPreference out;
-  if (e.format == Format::TokensPreference) {
-    out.prompt_ids = e.prompt_ids;
-    out.chosen_ids = e.chosen_ids;
-    out.rejected_ids = e.rejected_ids;
-  } else {
+  out.prompt_ids = e.prompt_ids;
+  out.chosen_ids = e.chosen_ids;
+  out.rejected_ids = e.rejected_ids;
+  preference_truncate(out, max_seq_length);
+  return out;
+}
+
+TokenizedPreference preference_tokenize(const Example& e, const ModelText& m, int max_seq_length) {
+  if (e.format == Format::TokensPreference) return preference_tokenize_ids(e, max_seq_length);
+  TokenizedPreference out;
+  {
     if (e.task() != Task::Preference)
       throw Error(ErrorKind::DataError, "line " + std::to_string(e.line), "not a preference example");
     std::string prompt = render(m, e.turns, true);
@@ -204,17 +231,7 @@ TokenizedPreference preference_tokenize(const Example& e, const ModelText& m, in
       (side == 0 ? out.chosen_ids : out.rejected_ids) = std::move(c);
     }
   }
-  out.n_tokens_full = out.prompt_ids.size() + std::max(out.chosen_ids.size(), out.rejected_ids.size());
-  if (max_seq_length > 0 && out.n_tokens_full > size_t(max_seq_length)) {
-    out.truncated = true;
-    size_t max_prompt = size_t(max_seq_length) / 2;
-    if (out.prompt_ids.size() > max_prompt)  // keep the end of the prompt, nearest the answer
-      out.prompt_ids.erase(out.prompt_ids.begin(), out.prompt_ids.end() - max_prompt);
-    int room = max_seq_length - int(out.prompt_ids.size());
-    bool t = false;
-    truncate_to(out.chosen_ids, room, t);
-    truncate_to(out.rejected_ids, room, t);
-  }
+  preference_truncate(out, max_seq_length);
   return out;
 }
 

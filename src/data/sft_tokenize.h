@@ -58,5 +58,8 @@ struct TokenizedPreference {
 // max_seq_length bounds prompt + each completion; a prompt longer than half
 // of it keeps its last max_seq_length/2 tokens.
 TokenizedPreference preference_tokenize(const Example& e, const ModelText& model, int max_seq_length);
+// The same for a pre-tokenized (prompt_ids, chosen_ids, rejected_ids)
+// example, which needs no tokenizer; throws Error for any other format.
+TokenizedPreference preference_tokenize_ids(const Example& e, int max_seq_length);
 
 }  // namespace loam

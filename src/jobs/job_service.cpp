@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 
 // Validates the dataset and registers it (by content) for lineage.
 void register_dataset(Store& store, const std::string& path, const std::string& uri, const std::string& field,
-                      std::string& dataset_id, std::string& sha) {
+                      std::string& dataset_id, std::string& sha, bool preference) {
   DatasetOptions opt;
   opt.max_issues = 10;
   ValidationReport r;
@@ -31,10 +31,14 @@ void register_dataset(Store& store, const std::string& path, const std::string& 
       if (i.severity == Severity::Error) msg += "\n  " + issue_format(i);
     throw error_invalid(field, msg);
   }
-  if (r.task() && *r.task() == Task::Preference)
+  if (preference && (!r.task() || *r.task() != Task::Preference))
+    throw Error(ErrorKind::DataError, field, uri + " holds no preference pairs",
+                "preference tuning needs chosen/rejected pairs (input_text/preferred_output/rejected_output, "
+                "prompt/chosen/rejected, ...); check a file with: loam data validate FILE --task preference");
+  if (!preference && r.task() && *r.task() == Task::Preference)
     throw Error(ErrorKind::DataError, field, uri + " holds preference pairs",
                 "supervised tuning needs prompt/response examples (input_text/output_text, contents or messages); "
-                "check a file with: loam data validate FILE --task sft");
+                "check a file with: loam data validate FILE --task sft; tune on pairs with: loam tune preference");
   sha = sha256_file(path);
   if (auto d = store.dataset_by_sha256(sha)) {
     dataset_id = d->id;
@@ -108,14 +112,17 @@ JobRecord job_create(Store& store, const PathPolicy& paths, const TuningJobReque
   if (base.format != "hf" && base.format != "gguf")
     throw error_invalid("baseModel", "model " + base.id + " (" + base.format + ") cannot be tuned");
 
-  if (spec.train_uri.empty()) throw error_invalid("supervisedTuningSpec.trainingDatasetUri", "is required");
-  spec.train_path = paths.resolve(spec.train_uri, "supervisedTuningSpec.trainingDatasetUri");
-  register_dataset(store, spec.train_path, spec.train_uri, "supervisedTuningSpec.trainingDatasetUri",
-                   spec.train_dataset_id, spec.train_sha256);
+  // A preference job carries its settings in spec.extra["preference"].
+  const bool preference = spec.extra.contains("preference");
+  const std::string part = preference ? "preferenceOptimizationSpec" : "supervisedTuningSpec";
+  if (spec.train_uri.empty()) throw error_invalid(part + ".trainingDatasetUri", "is required");
+  spec.train_path = paths.resolve(spec.train_uri, part + ".trainingDatasetUri");
+  register_dataset(store, spec.train_path, spec.train_uri, part + ".trainingDatasetUri", spec.train_dataset_id,
+                   spec.train_sha256, preference);
   if (!spec.validation_uri.empty()) {
-    spec.validation_path = paths.resolve(spec.validation_uri, "supervisedTuningSpec.validationDatasetUri");
-    register_dataset(store, spec.validation_path, spec.validation_uri, "supervisedTuningSpec.validationDatasetUri",
-                     spec.validation_dataset_id, spec.validation_sha256);
+    spec.validation_path = paths.resolve(spec.validation_uri, part + ".validationDatasetUri");
+    register_dataset(store, spec.validation_path, spec.validation_uri, part + ".validationDatasetUri",
+                     spec.validation_dataset_id, spec.validation_sha256, preference);
   }
   if (!spec.evaluate_uri.empty()) {
     spec.evaluate_path = paths.resolve(spec.evaluate_uri, "evaluate");

@@ -30,7 +30,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 ModelRecord tuned_model_record(Store& store, const JobRecord& job, const ModelRecord& base, const SftConfig& cfg,
-                               const SftResult& r) {
+                               const SftResult& r, const std::optional<PreferenceOptions>& pref) {
   const TuningSpec spec = tuning_spec_from_json(job.spec);
   ModelRecord m;
   m.id = id_new();
@@ -77,6 +77,14 @@ ModelRecord tuned_model_record(Store& store, const JobRecord& job, const ModelRe
                {"eos_token_ids", format.value("eos_token_ids", json::array())},
                {"final_loss", r.final_loss}};
   if (!spec.pre_tuned_model.empty()) m.lineage["pre_tuned_model"] = spec.pre_tuned_model;
+  if (!cfg.job.init_adapter.empty()) m.lineage["init_adapter"] = fs::absolute(cfg.job.init_adapter).string();
+  m.lineage["method"] = pref ? "preference" : "supervised";
+  if (pref) {
+    PreferenceConfig pc{cfg, *pref};
+    m.lineage["preference"] = {{"loss", preference_loss_name(pref->loss.type)}, {"beta", pref->loss.beta},
+                               {"label_smoothing", pref->loss.label_smoothing}, {"sft_weight", pref->loss.sft_weight},
+                               {"reference", preference_reference(pc)}};
+  }
   m.create_time = m.update_time = time_now_rfc3339();
   return m;
 }
@@ -119,6 +127,22 @@ void copy_adapter(const std::string& from, const std::string& to) {
   }
 }
 
+// A preference job's settings, recorded in its spec by whoever created it
+// (tune preference, preferenceOptimizationSpec, OpenAI's method dpo).
+std::optional<PreferenceOptions> preference_of_spec(const TuningSpec& s, const std::string& data_dir) {
+  if (!s.extra.contains("preference")) return std::nullopt;
+  const json& p = s.extra["preference"];
+  PreferenceOptions o;
+  o.loss.type = preference_loss_parse(p.value("loss", "sigmoid"), "preference.loss");
+  o.loss.beta = p.value("beta", 0.1);
+  o.loss.label_smoothing = p.value("label_smoothing", 0.0);
+  o.loss.sft_weight = p.value("sft_weight", 0.0);
+  o.loss.simpo_gamma = p.value("simpo_gamma", 0.5);
+  o.reference = p.value("reference", "");
+  o.cache_dir = p.value("cache_dir", data_dir + "/cache/reference_logps");
+  return o;
+}
+
 }  // namespace
 
 // The job's spec as the trainer's config. The spec keeps the REST API's
@@ -157,6 +181,8 @@ SftJobOutcome sft_job_run(Store& store, const std::string& job_id, SftConfig cfg
                           const SftJobHooks& hooks, SftResult* result) {
   const TrainCallbacks& display = hooks.display;
   JobRecord job = job_get_or_throw(store, job_id);
+  const std::optional<PreferenceOptions> preference =
+      hooks.preference ? hooks.preference : preference_of_spec(tuning_spec_from_json(job.spec), store.data_dir());
   auto base = store.model_get(job.base_model, job.base_version_id);
   if (!base) throw error_precondition("baseModel", "model " + job.base_model + " is no longer registered");
   const std::string latest = cfg.job.output + "/checkpoints/latest";
@@ -177,7 +203,17 @@ SftJobOutcome sft_job_run(Store& store, const std::string& job_id, SftConfig cfg
   std::optional<ModelText> text;
   if (!(fs::is_directory(cfg.job.source_model) && !fs::exists(cfg.job.source_model + "/tokenizer.json")))
     text = model_text_load(cfg.job.source_model);
-  SftData data = sft_data_load(cfg, text ? &*text : nullptr, m.config.vocab);
+  const ModelText* tp = text ? &*text : nullptr;
+  SftData data;
+  PreferenceData pdata;
+  std::optional<PreferenceConfig> pcfg;
+  if (preference) {
+    pcfg = PreferenceConfig{cfg, *preference};
+    preference_config_check(*pcfg);
+    pdata = preference_data_load(cfg, tp, m.config.vocab);
+  } else {
+    data = sft_data_load(cfg, tp, m.config.vocab);
+  }
   // --evaluate: every checkpoint scored on the test file by the scorer
   // (loam eval's machinery), from this sink, never inside the training loop.
   const TuningSpec job_spec = tuning_spec_from_json(job.spec);
@@ -191,8 +227,8 @@ SftJobOutcome sft_job_run(Store& store, const std::string& job_id, SftConfig cfg
     scorer = std::make_unique<CheckpointScorer>(m, *text, eo, "evaluate_metric");
   }
   const std::string evaluations_path = cfg.job.output + "/evaluations.jsonl";
-  SftPlan plan = sft_plan(m, data, cfg);
-  if (hooks.on_plan) hooks.on_plan(cfg, plan, data);
+  SftPlan plan = pcfg ? preference_plan(m, pdata, *pcfg) : sft_plan(m, data, cfg);
+  if (hooks.on_plan) hooks.on_plan(cfg, plan, pcfg ? pdata.n_truncated : data.n_truncated);
   sft_check_memory(plan, cfg, cfg.runtime.max_memory_bytes ? *cfg.runtime.max_memory_bytes : system_memory_available());
   store.event_append(job_id, "info",
                      "training: " + std::to_string(plan.n_train) + " examples, " + std::to_string(plan.epochs) +
@@ -238,7 +274,8 @@ SftJobOutcome sft_job_run(Store& store, const std::string& job_id, SftConfig cfg
     store.event_append(job_id, "info", msg);
     if (display.on_log) display.on_log(msg);
   };
-  SftResult r = sft_train(m, data, cfg, text ? sft_format_of(*text) : SftFormat{}, cb);
+  const SftFormat format = text ? sft_format_of(*text) : SftFormat{};
+  SftResult r = pcfg ? preference_train(m, pdata, *pcfg, format, cb) : sft_train(m, data, cfg, format, cb);
   if (result) *result = r;
   if (r.status == TrainStatus::Interrupted) return SftJobOutcome::Interrupted;
 
@@ -267,7 +304,7 @@ SftJobOutcome sft_job_run(Store& store, const std::string& job_id, SftConfig cfg
     }
   }
   if (!spec.output_path.empty()) copy_adapter(r.output_dir, spec.output_path);
-  ModelRecord tuned = tuned_model_record(store, job, *base, cfg, r);
+  ModelRecord tuned = tuned_model_record(store, job, *base, cfg, r, preference);
   for (int attempt = 0; attempt < 100; attempt++) {
     JobRecord j = job_get_or_throw(store, job_id);
     const std::string before = j.state;

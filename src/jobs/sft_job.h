@@ -12,11 +12,13 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "registry/records.h"
 #include "registry/store.h"
 #include "train/sft_config.h"
+#include "train/preference_trainer.h"
 #include "train/sft_trainer.h"
 
 namespace loam {
@@ -32,10 +34,14 @@ SftConfig sft_job_config(const Store& store, const JobRecord& job, const ModelRe
 // auto_resume: continue from <output>/checkpoints/latest when it exists (the
 // worker; the CLI resumes only when told with --resume). on_plan sees the
 // plan before the memory check.
+// preference: run preference tuning (train/preference_trainer.h) on the
+// same job machinery instead of supervised tuning; the tuned model's
+// lineage then records the method, its settings and the init adapter.
 struct SftJobHooks {
   TrainCallbacks display;
-  std::function<void(const SftConfig&, const SftPlan&, const SftData&)> on_plan;
+  std::function<void(const SftConfig&, const SftPlan&, int64_t n_truncated)> on_plan;
   bool auto_resume = true;
+  std::optional<PreferenceOptions> preference;
 };
 SftJobOutcome sft_job_run(Store& store, const std::string& job_id, SftConfig cfg, const std::atomic<bool>* stop,
                           const SftJobHooks& hooks, SftResult* result = nullptr);

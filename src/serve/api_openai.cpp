@@ -54,6 +54,12 @@ json job_to_openai(ControlContext& c, const JobRecord& j) {
   json hp = {{"n_epochs", s.epochs > 0 ? json(s.epochs) : json("auto")},
              {"batch_size", s.batch_size},
              {"learning_rate_multiplier", s.learning_rate_multiplier}};
+  json method = {{"type", "supervised"}, {"supervised", {{"hyperparameters", hp}}}};
+  if (s.extra.contains("preference")) {
+    json dpo_hp = hp;
+    dpo_hp["beta"] = s.extra["preference"].value("beta", 0.1);
+    method = {{"type", "dpo"}, {"dpo", {{"hyperparameters", dpo_hp}}}};
+  }
   json r = {{"id", "ftjob-" + j.id},
             {"object", "fine_tuning.job"},
             {"model", s.extra.value("base_model_ref", j.base_model)},
@@ -66,7 +72,7 @@ json job_to_openai(ControlContext& c, const JobRecord& j) {
             {"training_file", s.train_dataset_id},
             {"validation_file", s.validation_dataset_id.empty() ? json(nullptr) : json(s.validation_dataset_id)},
             {"hyperparameters", hp},
-            {"method", {{"type", "supervised"}, {"supervised", {{"hyperparameters", hp}}}}},
+            {"method", method},
             {"seed", s.seed},
             {"trained_tokens", nullptr},
             {"error", nullptr},
@@ -150,12 +156,31 @@ json openai_job_create(ControlContext& c, const json& body) {
   if (auto seed = field_int(body, "seed", "")) r.spec.seed = static_cast<uint64_t>(*seed);
   const json* hp = field_object(body, "hyperparameters", "");
   std::string hp_path = "hyperparameters";
+  json dpo_hp;  // method.dpo.hyperparameters less beta
   if (const json* m = field_object(body, "method", "")) {
     fields_allow(*m, {"type", "supervised", "dpo"}, "method");
     const std::string type = field_string(*m, "type", "method").value_or("supervised");
-    if (type == "dpo") throw error_invalid("method.type", "dpo is not available here yet; use supervised");
-    if (type != "supervised") throw error_invalid("method.type", "must be supervised or dpo");
-    if (const json* sup = field_object(*m, "supervised", "method")) {
+    if (type != "supervised" && type != "dpo") throw error_invalid("method.type", "must be supervised or dpo");
+    if (type == "dpo") {  // preference tuning: hyperparameters add beta
+      r.spec.extra["preference"] = {{"loss", "sigmoid"}, {"beta", 0.1}};
+      if (const json* d = field_object(*m, "dpo", "method")) {
+        fields_allow(*d, {"hyperparameters"}, "method.dpo");
+        if (const json* h = field_object(*d, "hyperparameters", "method.dpo")) {
+          const std::string hpp = "method.dpo.hyperparameters";
+          fields_allow(*h, {"n_epochs", "batch_size", "learning_rate_multiplier", "beta"}, hpp);
+          if (h->contains("beta") && !(*h)["beta"].is_string()) {  // "auto" keeps the default
+            const auto beta = field_number(*h, "beta", hpp);
+            if (!beta || !(*beta > 0)) throw error_invalid(hpp + ".beta", "must be a number > 0 or \"auto\"");
+            r.spec.extra["preference"]["beta"] = *beta;
+          }
+          json rest = *h;
+          rest.erase("beta");
+          dpo_hp = std::move(rest);
+          hp = &dpo_hp;
+          hp_path = hpp;
+        }
+      }
+    } else if (const json* sup = field_object(*m, "supervised", "method")) {
       fields_allow(*sup, {"hyperparameters"}, "method.supervised");
       if (const json* h = field_object(*sup, "hyperparameters", "method.supervised")) {
         hp = h;

@@ -18,7 +18,8 @@ void notify(ControlContext& c) {
 }
 
 TuningJobRequest parse_create(const json& body) {
-  fields_allow(body, {"baseModel", "preTunedModel", "supervisedTuningSpec", "tunedModelDisplayName", "description",
+  fields_allow(body, {"baseModel", "preTunedModel", "supervisedTuningSpec", "preferenceOptimizationSpec",
+                      "tunedModelDisplayName", "description",
                       "labels", "outputUri", "serviceAccount", "encryptionSpec", "experiment"}, "");
   TuningJobRequest r;
   r.api = "vertex";
@@ -39,18 +40,31 @@ TuningJobRequest parse_create(const json& body) {
     }
   TuningSpec& s = r.spec;
   s.output_uri = field_string(body, "outputUri", "").value_or("");
-  const json* st = field_object(body, "supervisedTuningSpec", "");
-  if (!st) throw error_invalid("supervisedTuningSpec", "is required");
-  const std::string sp = "supervisedTuningSpec";
+  // One of supervisedTuningSpec and preferenceOptimizationSpec (DPO); the
+  // latter's hyperParameters add beta.
+  const json* sup = field_object(body, "supervisedTuningSpec", "");
+  const json* pref = field_object(body, "preferenceOptimizationSpec", "");
+  if (sup && pref) throw error_invalid("preferenceOptimizationSpec", "give it or supervisedTuningSpec, not both");
+  if (!sup && !pref) throw error_invalid("supervisedTuningSpec", "is required (or preferenceOptimizationSpec)");
+  const json* st = sup ? sup : pref;
+  const std::string sp = sup ? "supervisedTuningSpec" : "preferenceOptimizationSpec";
   fields_allow(*st, {"trainingDatasetUri", "validationDatasetUri", "hyperParameters", "exportLastCheckpointOnly",
                      "tuningMode", "evaluationConfig"}, sp);
+  if (pref) s.extra["preference"] = {{"loss", "sigmoid"}, {"beta", 0.1}};
   s.train_uri = field_string(*st, "trainingDatasetUri", sp).value_or("");
   if (s.train_uri.empty()) throw error_invalid(sp + ".trainingDatasetUri", "is required");
   s.validation_uri = field_string(*st, "validationDatasetUri", sp).value_or("");
   s.export_last_checkpoint_only = field_bool(*st, "exportLastCheckpointOnly", sp).value_or(false);
   if (const json* hp = field_object(*st, "hyperParameters", sp)) {
     const std::string hpp = sp + ".hyperParameters";
-    fields_allow(*hp, {"epochCount", "adapterSize", "learningRateMultiplier", "learningRate", "batchSize"}, hpp);
+    if (pref)
+      fields_allow(*hp, {"epochCount", "adapterSize", "learningRateMultiplier", "learningRate", "batchSize", "beta"}, hpp);
+    else
+      fields_allow(*hp, {"epochCount", "adapterSize", "learningRateMultiplier", "learningRate", "batchSize"}, hpp);
+    if (auto v = field_number(*hp, "beta", hpp); v && pref) {
+      if (!(*v > 0)) throw error_invalid(hpp + ".beta", "must be > 0");
+      s.extra["preference"]["beta"] = *v;
+    }
     if (auto v = field_int(*hp, "epochCount", hpp)) s.epochs = static_cast<int>(std::clamp<int64_t>(*v, -1, 100000));
     if (hp->contains("adapterSize") && !(*hp)["adapterSize"].is_null())
       s.adapter_size = adapter_size_parse((*hp)["adapterSize"], hpp + ".adapterSize");

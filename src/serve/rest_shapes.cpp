@@ -80,9 +80,11 @@ json tuning_job_to_rest(Store& store, const JobRecord& j, const ApiScope& scope)
   json sts = {{"trainingDatasetUri", s.train_uri}, {"hyperParameters", hp},
               {"exportLastCheckpointOnly", s.export_last_checkpoint_only}};
   if (!s.validation_uri.empty()) sts["validationDatasetUri"] = s.validation_uri;
+  const bool preference = s.extra.contains("preference");
+  if (preference) sts["hyperParameters"]["beta"] = s.extra["preference"].value("beta", 0.1);
   json r = {{"name", scope.prefix() + "/tuningJobs/" + j.id},
             {"baseModel", s.extra.value("base_model_ref", j.base_model)},
-            {"supervisedTuningSpec", sts},
+            {preference ? "preferenceOptimizationSpec" : "supervisedTuningSpec", sts},
             {"state", j.state},
             {"createTime", j.create_time},
             {"updateTime", j.update_time},

@@ -13,7 +13,8 @@ namespace loam {
 namespace fs = std::filesystem;
 
 void checkpoint_save(const std::string& dir, const LoraAdapter& adapter, const AdamWState& opt,
-                     const TrainState& st, const nlohmann::json& run_config) {
+                     const TrainState& st, const nlohmann::json& run_config,
+                     const std::vector<std::pair<std::string, std::string>>& files) {
   const std::string tmp = dir + ".tmp";
   std::error_code ec;
   fs::remove_all(tmp, ec);
@@ -31,6 +32,7 @@ void checkpoint_save(const std::string& dir, const LoraAdapter& adapter, const A
       {"evals_without_improvement", st.evals_without_improvement}, {"seed", st.seed},
       {"optimizer_step", opt.step}, {"run_config", run_config},
   };
+  for (const auto& [name, bytes] : files) file_write_atomic(tmp + "/" + name, bytes);
   file_write_atomic(tmp + "/trainer_state.json", j.dump(2) + "\n");
   fs::remove_all(dir, ec);
   fs::rename(tmp, dir, ec);

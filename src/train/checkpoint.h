@@ -13,6 +13,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -31,8 +33,11 @@ struct TrainState {
   uint64_t seed = 0;
 };
 
+// `files` (name, bytes) are written into the checkpoint too (an objective's
+// own state, e.g. cached reference log-probs).
 void checkpoint_save(const std::string& dir, const LoraAdapter& adapter, const AdamWState& opt,
-                     const TrainState& state, const nlohmann::json& run_config);
+                     const TrainState& state, const nlohmann::json& run_config,
+                     const std::vector<std::pair<std::string, std::string>>& files = {});
 
 // Restores adapter (shaped for `model_config`), optimizer state and train
 // state, and the run configuration it was saved with when `run_config` is

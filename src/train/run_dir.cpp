@@ -119,8 +119,9 @@ std::string sft_resume_checkpoint(const std::string& path) {
 }
 
 SftRunWriter::SftRunWriter(std::string out, const ModelConfig& model, const SftConfig& cfg, const SftFormat& format,
-                           const SftData& data, nlohmann::json run_config)
-    : out_(std::move(out)), model_(model), cfg_(cfg), format_(format), data_(data), run_config_(std::move(run_config)) {
+                           int64_t n_truncated, nlohmann::json run_config)
+    : out_(std::move(out)), model_(model), cfg_(cfg), format_(format), run_config_(std::move(run_config)),
+      n_truncated_(n_truncated) {
   cb_.on_step = [this](const TrainProgress& p) {
     nlohmann::json line = {{"step", p.step}, {"epoch", p.epoch_progress}, {"learning_rate", p.learning_rate},
                            {"loss", p.loss}, {"token_accuracy", p.token_accuracy}, {"grad_norm", p.grad_norm},
@@ -128,7 +129,9 @@ SftRunWriter::SftRunWriter(std::string out, const ModelConfig& model, const SftC
     if (p.val_loss) {
       line["val_loss"] = *p.val_loss;
       line["val_token_accuracy"] = *p.val_token_accuracy;
+      for (const auto& [name, value] : p.val_metrics) line["val_" + name] = value;
     }
+    for (const auto& [name, value] : p.metrics) line[name] = value;
     const std::string text = line.dump() + "\n";
     std::fwrite(text.data(), 1, text.size(), metrics_);
     std::fflush(metrics_);
@@ -136,7 +139,7 @@ SftRunWriter::SftRunWriter(std::string out, const ModelConfig& model, const SftC
   cb_.on_best = [this](int64_t, double, const LoraAdapter& a) { lora_save(out_ + "/best", a); };
   cb_.on_checkpoint = [this](const TrainCheckpoint& c) {
     const std::string dir = out_ + "/checkpoints/step-" + std::to_string(c.step);
-    checkpoint_save(dir, *c.adapter, *c.optimizer, *c.state, run_config_);
+    checkpoint_save(dir, *c.adapter, *c.optimizer, *c.state, run_config_, checkpoint_files_);
     file_write_atomic(out_ + "/checkpoints/latest", dir + "\n");
     last_checkpoint_ = dir;
     checkpoints_prune(out_ + "/checkpoints", cfg_.hyperparameters.save_total_limit);
@@ -154,7 +157,7 @@ SftRunWriter::SftRunWriter(std::string out, const ModelConfig& model, const SftC
     nlohmann::json summary = {
         {"status", train_status_name(res.status)}, {"display_name", cfg_.job.display_name}, {"steps", res.steps},
         {"epochs", plan.epochs}, {"train_examples", plan.n_train}, {"validation_examples", plan.n_validation},
-        {"truncated_examples", data_.n_truncated}, {"train_tokens", plan.train_tokens},
+        {"truncated_examples", n_truncated_}, {"train_tokens", plan.train_tokens},
         {"scored_tokens", plan.scored_tokens}, {"final_loss", res.final_loss},
         {"best_val_loss", res.best_val_loss ? nlohmann::json(*res.best_val_loss) : nlohmann::json(nullptr)},
         {"best_step", res.best_step}, {"learning_rate", plan.learning_rate}, {"seconds", f.seconds},

@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -36,7 +38,7 @@ std::string sft_resume_checkpoint(const std::string& path);
 class SftRunWriter {
  public:
   SftRunWriter(std::string out, const ModelConfig& model, const SftConfig& cfg, const SftFormat& format,
-               const SftData& data, nlohmann::json run_config);
+               int64_t n_truncated, nlohmann::json run_config);
   ~SftRunWriter();
   SftRunWriter(const SftRunWriter&) = delete;
   SftRunWriter& operator=(const SftRunWriter&) = delete;
@@ -48,13 +50,18 @@ class SftRunWriter {
   // The sink: writes on steps, checkpoints, best and the end.
   const TrainCallbacks& callbacks() const { return cb_; }
   const std::string& last_checkpoint() const { return last_checkpoint_; }
+  // Files (name, bytes) written into every checkpoint beside its state.
+  void set_checkpoint_files(std::vector<std::pair<std::string, std::string>> files) {
+    checkpoint_files_ = std::move(files);
+  }
 
  private:
   std::string out_;
   const ModelConfig& model_;
   const SftConfig& cfg_;
   const SftFormat& format_;
-  const SftData& data_;
+  int64_t n_truncated_ = 0;
+  std::vector<std::pair<std::string, std::string>> checkpoint_files_;
   nlohmann::json run_config_;
   std::FILE* metrics_ = nullptr;
   std::string last_checkpoint_;

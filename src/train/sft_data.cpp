@@ -15,7 +15,7 @@ std::vector<SftSequence> load_split(const std::string& uri, const SftConfig& cfg
   if (d.report.task() && *d.report.task() == Task::Preference)
     throw Error(ErrorKind::DataError, uri, "holds preference pairs",
                 "supervised tuning needs prompt/response examples (input_text/output_text, contents or messages); "
-                "check a file with: loam data validate FILE --task sft");
+                "check a file with: loam data validate FILE --task sft; tune on pairs with: loam tune preference");
   std::vector<SftSequence> out;
   out.reserve(d.examples.size());
   for (const Example& e : d.examples) {

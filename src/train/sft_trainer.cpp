@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 
 #include "core/error.h"
@@ -33,16 +34,18 @@ const char* train_status_name(TrainStatus s) {
   return "?";
 }
 
-namespace {
-
-using MicroBatch = std::vector<int64_t>;  // example indices
-
-uint64_t mix(uint64_t a, uint64_t b) {
+uint64_t train_seed_mix(uint64_t a, uint64_t b) {
   uint64_t x = a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
   x ^= x >> 31;
   x *= 0xbf58476d1ce4e5b9ULL;
   return x ^ (x >> 29);
 }
+
+namespace {
+
+using MicroBatch = std::vector<int64_t>;  // example indices
+
+uint64_t mix(uint64_t a, uint64_t b) { return train_seed_mix(a, b); }
 
 int64_t scored_of(const SftSequence& s) {
   int64_t n = 0;
@@ -52,9 +55,9 @@ int64_t scored_of(const SftSequence& s) {
 
 // The micro-batches of one epoch: a seeded shuffle, then either fixed-size
 // groups of examples or (packing) greedy bins up to a token budget.
-std::vector<MicroBatch> epoch_batches(const std::vector<SftSequence>& data, const SftConfig& cfg, int epoch,
+std::vector<MicroBatch> epoch_batches(const std::vector<int64_t>& lengths, const SftConfig& cfg, int epoch,
                                       bool shuffle) {
-  std::vector<int64_t> order(data.size());
+  std::vector<int64_t> order(lengths.size());
   for (size_t i = 0; i < order.size(); i++) order[i] = static_cast<int64_t>(i);
   if (shuffle) {
     std::mt19937_64 rng(mix(cfg.hyperparameters.seed, static_cast<uint64_t>(epoch) + 1));
@@ -68,7 +71,7 @@ std::vector<MicroBatch> epoch_batches(const std::vector<SftSequence>& data, cons
   MicroBatch cur;
   int64_t cur_tokens = 0;
   for (int64_t idx : order) {
-    const int64_t n = static_cast<int64_t>(data[idx].input_ids.size());
+    const int64_t n = lengths[idx];
     const bool full = cfg.hyperparameters.packing ? (cur_tokens + n > budget && !cur.empty())
                                   : static_cast<int>(cur.size()) == cfg.hyperparameters.batch_size;
     if (full) {
@@ -98,10 +101,17 @@ struct EvalResult {
   double loss = 0, accuracy = 0;
 };
 
+std::vector<int64_t> lengths_of(const std::vector<SftSequence>& data) {
+  std::vector<int64_t> out;
+  out.reserve(data.size());
+  for (const SftSequence& s : data) out.push_back(static_cast<int64_t>(s.input_ids.size()));
+  return out;
+}
+
 EvalResult evaluate(const Model& m, const LoraAdapter& lora, const std::vector<SftSequence>& data,
                     const SftConfig& cfg, TrainWorkspace& ws) {
   LossStats total;
-  for (const MicroBatch& mb : epoch_batches(data, cfg, 0, /*shuffle=*/false)) {
+  for (const MicroBatch& mb : epoch_batches(lengths_of(data), cfg, 0, /*shuffle=*/false)) {
     LossStats s = model_eval_loss(m, &lora, make_batch(data, mb), &ws);
     total.loss_sum += s.loss_sum;
     total.n_scored += s.n_scored;
@@ -140,19 +150,24 @@ int64_t sft_peak_memory_bytes(const ModelConfig& c, int64_t weight_bytes, int64_
 }
 
 SftPlan sft_plan(const Model& m, const SftData& data, const SftConfig& cfg) {
+  int64_t scored = 0;
+  for (const auto& s : data.train) scored += scored_of(s);
+  return train_plan(m, lengths_of(data.train), scored, static_cast<int64_t>(data.validation.size()), cfg);
+}
+
+SftPlan train_plan(const Model& m, const std::vector<int64_t>& lengths, int64_t scored_tokens, int64_t n_validation,
+                   const SftConfig& cfg) {
   const ModelConfig& c = m.config;
   SftPlan p;
-  p.n_train = static_cast<int64_t>(data.train.size());
-  p.n_validation = static_cast<int64_t>(data.validation.size());
-  for (const auto& s : data.train) {
-    p.train_tokens += static_cast<int64_t>(s.input_ids.size());
-    p.scored_tokens += scored_of(s);
-  }
+  p.n_train = static_cast<int64_t>(lengths.size());
+  p.n_validation = n_validation;
+  for (int64_t n : lengths) p.train_tokens += n;
+  p.scored_tokens = scored_tokens;
   p.epochs = sft_epochs(cfg, p.n_train);
-  const auto batches = epoch_batches(data.train, cfg, 0, false);
+  const auto batches = epoch_batches(lengths, cfg, 0, false);
   for (const auto& mb : batches) {
     int64_t n = 0;
-    for (int64_t i : mb) n += static_cast<int64_t>(data.train[i].input_ids.size());
+    for (int64_t i : mb) n += lengths[i];
     p.max_batch_tokens = std::max(p.max_batch_tokens, n);
   }
   p.steps_per_epoch = (static_cast<int64_t>(batches.size()) + cfg.hyperparameters.gradient_accumulation_steps - 1) /
@@ -190,12 +205,65 @@ void sft_check_memory(const SftPlan& plan, const SftConfig& cfg, int64_t limit_b
               hint);
 }
 
+namespace {
+
+// SFT's objective: the mean cross-entropy over the step's scored tokens.
+TrainObjective sft_objective(const Model& m, const SftData& data, const SftConfig& cfg,
+                             std::shared_ptr<TrainWorkspace> workspace) {
+  TrainObjective o;
+  o.train_tokens = lengths_of(data.train);
+  TrainStepOptions step_opt;
+  step_opt.dropout = cfg.lora.dropout;
+  step_opt.gradient_checkpointing = cfg.runtime.gradient_checkpointing;
+  o.step = [&m, &data, step_opt, workspace](const std::vector<MicroBatch>& batches, const LoraAdapter& lora,
+                                            LoraAdapter& grads, uint64_t step_seed) mutable {
+    ObjectiveStats out;
+    std::vector<TrainBatch> mbs;
+    int64_t scored = 0;
+    for (const MicroBatch& mb : batches) {
+      mbs.push_back(make_batch(data.train, mb));
+      for (int32_t t : mbs.back().targets) scored += t != kIgnoreIndex;
+      out.tokens += mbs.back().size();
+    }
+    LossStats step_stats;
+    for (size_t i = 0; i < mbs.size(); i++) {
+      step_opt.dropout_seed = mix(step_seed, i);
+      LossStats s = model_train_step(m, lora, grads, mbs[i], scored > 0 ? 1.0f / static_cast<float>(scored) : 0.0f,
+                                     step_opt, workspace.get());
+      step_stats.loss_sum += s.loss_sum;
+      step_stats.n_scored += s.n_scored;
+      step_stats.n_correct += s.n_correct;
+    }
+    out.finite = std::isfinite(step_stats.loss_sum);
+    out.loss = step_stats.n_scored ? step_stats.loss_sum / static_cast<double>(step_stats.n_scored) : 0.0;
+    out.accuracy = step_stats.n_scored ? static_cast<double>(step_stats.n_correct) / step_stats.n_scored : 0.0;
+    return out;
+  };
+  if (!data.validation.empty())
+    o.evaluate = [&m, &data, &cfg, workspace](const LoraAdapter& lora) {
+      const EvalResult e = evaluate(m, lora, data.validation, cfg, *workspace);
+      ObjectiveStats s;
+      s.loss = e.loss;
+      s.accuracy = e.accuracy;
+      return s;
+    };
+  return o;
+}
+
+}  // namespace
+
 SftResult sft_train_loop(const Model& m, const SftData& data, const SftConfig& cfg, LoraAdapter& lora,
                          AdamWState& opt, TrainState& st, const std::vector<const TrainCallbacks*>& sinks,
                          const std::atomic<bool>* stop) {
+  const TrainObjective o = sft_objective(m, data, cfg, std::make_shared<TrainWorkspace>());
+  return train_loop(m, o, sft_plan(m, data, cfg), cfg, lora, opt, st, sinks, stop);
+}
+
+SftResult train_loop(const Model& m, const TrainObjective& objective, const SftPlan& plan, const SftConfig& cfg,
+                     LoraAdapter& lora, AdamWState& opt, TrainState& st,
+                     const std::vector<const TrainCallbacks*>& sinks, const std::atomic<bool>* stop) {
   using clock = std::chrono::steady_clock;
   const SftHyperparameters& h = cfg.hyperparameters;
-  const SftPlan plan = sft_plan(m, data, cfg);
   const EvalStrategy eval_strategy = sft_eval_strategy(cfg);
   auto log = [&](const std::string& s) {
     for (const TrainCallbacks* cb : sinks)
@@ -203,7 +271,6 @@ SftResult sft_train_loop(const Model& m, const SftData& data, const SftConfig& c
   };
   const AdamWConfig adam{0.9f, 0.999f, 1e-8f, h.weight_decay};
   LoraAdapter grads = lora_zeros_like(lora);
-  TrainWorkspace workspace;  // activations reused from step to step
   SftResult res;
   res.output_dir = cfg.job.output;
   auto checkpoint = [&](const std::string& why) {
@@ -219,10 +286,11 @@ SftResult sft_train_loop(const Model& m, const SftData& data, const SftConfig& c
   };
   // Returns true when early stopping triggers.
   auto run_eval = [&](TrainProgress& p) {
-    if (data.validation.empty()) return false;
-    EvalResult e = evaluate(m, lora, data.validation, cfg, workspace);
+    if (!objective.evaluate) return false;
+    const ObjectiveStats e = objective.evaluate(lora);
     p.val_loss = e.loss;
     p.val_token_accuracy = e.accuracy;
+    p.val_metrics = e.metrics;
     TrainEvaluation ev;
     ev.step = st.global_step;
     ev.loss = e.loss;
@@ -254,11 +322,8 @@ SftResult sft_train_loop(const Model& m, const SftData& data, const SftConfig& c
   const int64_t first_step = st.global_step;  // steps done by an earlier process do not count for the ETA
   const float base_lr = plan.learning_rate;
   bool stop_early = false;
-  TrainStepOptions step_opt;
-  step_opt.dropout = cfg.lora.dropout;
-  step_opt.gradient_checkpointing = cfg.runtime.gradient_checkpointing;
   for (; st.epoch < plan.epochs && !stop_early; st.epoch++, st.step_in_epoch = 0) {
-    const std::vector<MicroBatch> batches = epoch_batches(data.train, cfg, st.epoch, /*shuffle=*/true);
+    const std::vector<MicroBatch> batches = epoch_batches(objective.train_tokens, cfg, st.epoch, /*shuffle=*/true);
     const int64_t accum = h.gradient_accumulation_steps;
     const int64_t steps = (static_cast<int64_t>(batches.size()) + accum - 1) / accum;
     for (; st.step_in_epoch < steps; ) {
@@ -269,40 +334,28 @@ SftResult sft_train_loop(const Model& m, const SftData& data, const SftConfig& c
         res.steps = st.global_step;
         return res;
       }
-      // 1. The optimizer step's micro-batches and its scored-token count.
+      // 1. The optimizer step's micro-batches.
       const auto t0 = clock::now();
       const int64_t first = st.step_in_epoch * accum;
       const int64_t last = std::min<int64_t>(first + accum, static_cast<int64_t>(batches.size()));
-      std::vector<TrainBatch> mbs;
-      int64_t scored = 0, tokens = 0;
-      for (int64_t i = first; i < last; i++) {
-        mbs.push_back(make_batch(data.train, batches[i]));
-        for (int32_t t : mbs.back().targets) scored += t != kIgnoreIndex;
-        tokens += mbs.back().size();
-      }
+      const std::vector<MicroBatch> mbs(batches.begin() + first, batches.begin() + last);
       // 2. Forward + backward over each micro-batch; gradients accumulate as
-      //    those of the mean cross-entropy over the whole step.
+      //    those of the objective's loss over the whole step.
       for (auto& g : grads.layers)
         for (auto& mm : g) {
           std::fill(mm.a.begin(), mm.a.end(), 0.0f);
           std::fill(mm.b.begin(), mm.b.end(), 0.0f);
         }
-      LossStats step_stats;
-      for (size_t i = 0; i < mbs.size(); i++) {
-        step_opt.dropout_seed = mix(mix(h.seed, static_cast<uint64_t>(st.global_step) + 1), i);
-        LossStats s = model_train_step(m, lora, grads, mbs[i], scored > 0 ? 1.0f / static_cast<float>(scored) : 0.0f,
-                                       step_opt, &workspace);
-        step_stats.loss_sum += s.loss_sum;
-        step_stats.n_scored += s.n_scored;
-        step_stats.n_correct += s.n_correct;
-      }
+      const ObjectiveStats step_stats =
+          objective.step(mbs, lora, grads, mix(h.seed, static_cast<uint64_t>(st.global_step) + 1));
       // 3. Clip, schedule, AdamW; a non-finite loss or gradient stops the run
       //    before it reaches the adapter (the last checkpoint stays good).
       const double norm = grad_clip(grads, h.max_grad_norm);
-      if (!std::isfinite(step_stats.loss_sum) || !std::isfinite(norm))
+      const bool loss_ok = step_stats.finite && std::isfinite(step_stats.loss);
+      if (!loss_ok || !std::isfinite(norm))
         throw Error(ErrorKind::FailedPrecondition, "step " + std::to_string(st.global_step + 1),
-                    std::string("the ") + (std::isfinite(step_stats.loss_sum) ? "gradient norm" : "loss") +
-                        " is not finite (" + std::to_string(std::isfinite(step_stats.loss_sum) ? norm : step_stats.loss_sum) +
+                    std::string("the ") + (loss_ok ? "gradient norm" : "loss") +
+                        " is not finite (" + std::to_string(loss_ok ? norm : step_stats.loss) +
                         "); training stopped",
                     "a lower hyperparameters.learning_rate, or check job.init_adapter for NaN/Inf weights");
       const float lr = static_cast<float>(base_lr * lr_multiplier(h.lr_scheduler, st.global_step, plan.total_steps,
@@ -317,12 +370,13 @@ SftResult sft_train_loop(const Model& m, const SftData& data, const SftConfig& c
       p.total_steps = plan.total_steps;
       p.epoch = st.epoch + 1;
       p.epoch_progress = st.epoch + static_cast<double>(st.step_in_epoch) / static_cast<double>(steps);
-      p.loss = step_stats.n_scored ? step_stats.loss_sum / static_cast<double>(step_stats.n_scored) : 0.0;
-      p.token_accuracy = step_stats.n_scored ? static_cast<double>(step_stats.n_correct) / step_stats.n_scored : 0.0;
+      p.loss = step_stats.loss;
+      p.token_accuracy = step_stats.accuracy;
+      p.metrics = step_stats.metrics;
       p.learning_rate = lr;
       p.grad_norm = norm;
-      p.tokens = tokens;
-      p.tokens_per_s = dt > 0 ? static_cast<double>(tokens) / dt : 0.0;
+      p.tokens = step_stats.tokens;
+      p.tokens_per_s = dt > 0 ? static_cast<double>(step_stats.tokens) / dt : 0.0;
       const bool epoch_end = st.step_in_epoch == steps || st.global_step == plan.total_steps;
       const bool eval_due = eval_strategy == EvalStrategy::Steps ? st.global_step % h.eval_steps == 0
                             : eval_strategy == EvalStrategy::Epoch ? epoch_end
@@ -374,9 +428,19 @@ SftResult sft_train_loop(const Model& m, const SftData& data, const SftConfig& c
 
 SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, const SftFormat& format,
                     const TrainCallbacks& cb) {
-  // --- validate every input before anything is created ---
   sft_config_check(cfg);
   if (data.train.empty()) throw Error(ErrorKind::DataError, cfg.job.train, "no training examples");
+  TrainRunExtras extras;
+  extras.n_truncated = data.n_truncated;
+  return train_run(m, sft_objective(m, data, cfg, std::make_shared<TrainWorkspace>()), sft_plan(m, data, cfg), cfg,
+                   format, extras, cb);
+}
+
+SftResult train_run(const Model& m, const TrainObjective& objective, const SftPlan& plan, const SftConfig& cfg,
+                    const SftFormat& format, const TrainRunExtras& extras, const TrainCallbacks& cb) {
+  // --- validate every input before anything is created ---
+  sft_config_check(cfg);
+  if (objective.train_tokens.empty()) throw Error(ErrorKind::DataError, cfg.job.train, "no training examples");
   const ModelConfig& c = m.config;
   const std::string out = cfg.job.output;
   if (out.empty()) throw Error("job.output", "is required");
@@ -401,6 +465,12 @@ SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, c
     const int rank_now = cfg.job.init_adapter.empty() ? cfg.lora.rank : lora.config.rank;
     nlohmann::json now = sft_run_config_json(cfg, rank_now, hashes);
     sft_resume_check(saved, now, cfg.job.resume_allow);
+    if (!extras.objective_config.is_null() && saved.value("objective", nlohmann::json()) != extras.objective_config)
+      throw Error(ErrorKind::FailedPrecondition, "job.resume",
+                  "the run's objective differs from the checkpoint's: " +
+                      saved.value("objective", nlohmann::json()).dump() + " in the checkpoint, " +
+                      extras.objective_config.dump() + " now",
+                  "resume with the settings the run started with, or start a new run in another output directory");
     if (st.seed != cfg.hyperparameters.seed)
       throw Error(ErrorKind::FailedPrecondition, "hyperparameters.seed",
                   "differs from the checkpoint's seed (" + std::to_string(st.seed) + ")");
@@ -418,6 +488,7 @@ SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, c
     opt = adamw_init(lora);
     run_cfg = sft_run_config_json(cfg, lora.config.rank, hashes);
   }
+  if (!extras.objective_config.is_null()) run_cfg["objective"] = extras.objective_config;
   // What a user (or `loam merge`) can resolve later from anywhere: the
   // absolute path, not the path as typed relative to the working directory.
   lora.config.base_model = std::filesystem::absolute(cfg.job.source_model).lexically_normal().string();
@@ -425,7 +496,8 @@ SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, c
   sft_output_check(out, resume_dir, cfg.job.overwrite_output);
 
   // --- the run: the directory writer first, then the caller's sinks ---
-  SftRunWriter writer(out, c, cfg, format, data, run_cfg);
+  SftRunWriter writer(out, c, cfg, format, extras.n_truncated, run_cfg);
+  writer.set_checkpoint_files(extras.checkpoint_files);
   writer.begin(!resume_dir.empty(), st.global_step);
   if (!resume_dir.empty())
     if (cb.on_log) cb.on_log("resumed from " + resume_dir + " at step " + std::to_string(st.global_step));
@@ -433,7 +505,7 @@ SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, c
     cb.on_log("continuing from adapter " + cfg.job.init_adapter + " (rank " + std::to_string(lora.config.rank) + ")");
   SftResult res;
   try {
-    res = sft_train_loop(m, data, cfg, lora, opt, st, {&writer.callbacks(), &cb}, cb.stop);
+    res = train_loop(m, objective, plan, cfg, lora, opt, st, {&writer.callbacks(), &cb}, cb.stop);
   } catch (const Error& e) {
     const std::string last = writer.last_checkpoint().empty() ? resume_dir : writer.last_checkpoint();
     const std::string kept = last.empty() ? "no checkpoint was written" : "the last good checkpoint is " + last;

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model/model.h"
@@ -43,6 +44,10 @@ struct SftFormat {
   std::string bos_token, eos_token;
 };
 
+// Named figures an objective reports beside its loss (preference tuning:
+// "rewards/chosen", "rewards/margins", ...), in a fixed order.
+using TrainMetrics = std::vector<std::pair<std::string, double>>;
+
 struct TrainProgress {
   int64_t step = 0, total_steps = 0;
   int epoch = 0;                 // 1-based for display
@@ -51,6 +56,7 @@ struct TrainProgress {
   int64_t tokens = 0;            // tokens in this optimizer step
   double tokens_per_s = 0, elapsed_s = 0, eta_s = 0;  // elapsed/ETA: this process only
   std::optional<double> val_loss, val_token_accuracy;
+  TrainMetrics metrics, val_metrics;  // the objective's own figures (val_: with val_loss)
 };
 
 struct TrainState;
@@ -112,6 +118,11 @@ struct SftPlan {
 };
 
 SftPlan sft_plan(const Model& m, const SftData& data, const SftConfig& cfg);
+// The same from what batching sees: each training example's tokens, the
+// scored tokens of an epoch and the validation examples (preference tuning
+// plans its pairs with it).
+SftPlan train_plan(const Model& m, const std::vector<int64_t>& example_tokens, int64_t scored_tokens,
+                   int64_t n_validation, const SftConfig& cfg);
 
 // The peak-memory estimate sft_plan reports, from a config alone: weights of
 // `weight_bytes` (model_weight_bytes), saved activations of a micro-batch of
@@ -145,6 +156,51 @@ struct SftResult {
 // one).
 SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, const SftFormat& format,
                     const TrainCallbacks& cb);
+
+// What the loop trains: SFT's mean cross-entropy, or a preference objective
+// (train/preference_trainer.h). The loop owns batching, accumulation,
+// clipping, the schedule, AdamW, evaluation, early stopping, checkpoints and
+// events; an objective owns its forward and backward.
+struct ObjectiveStats {
+  double loss = 0;       // the step's (or validation pass's) loss
+  double accuracy = 0;   // token accuracy (SFT), reward accuracy (preference)
+  int64_t tokens = 0;    // tokens run through the model
+  bool finite = true;    // false: the loss is NaN/Inf
+  TrainMetrics metrics;  // the objective's own figures
+};
+struct TrainObjective {
+  std::vector<int64_t> train_tokens;  // (examples) tokens of each training example: batching and packing
+  // One optimizer step over its micro-batches (indices into the training
+  // data): accumulates ∂(step loss)/∂θ into grads (zeroed by the loop).
+  // Micro-batch i's dropout stream is train_seed_mix(step_seed, i).
+  std::function<ObjectiveStats(const std::vector<std::vector<int64_t>>& micro_batches, const LoraAdapter& lora,
+                               LoraAdapter& grads, uint64_t step_seed)>
+      step;
+  // The validation pass; null when there is no validation data.
+  std::function<ObjectiveStats(const LoraAdapter& lora)> evaluate;
+};
+
+// The loop's seeds: a stateless mix of two words (shuffles, dropout).
+uint64_t train_seed_mix(uint64_t a, uint64_t b);
+
+// The loop over any objective (see sft_train_loop), with its plan.
+SftResult train_loop(const Model& m, const TrainObjective& objective, const SftPlan& plan, const SftConfig& cfg,
+                     LoraAdapter& adapter, AdamWState& optimizer, TrainState& state,
+                     const std::vector<const TrainCallbacks*>& sinks, const std::atomic<bool>* stop);
+
+// What a run of another objective adds to sft_train's set-up (train_run).
+struct TrainRunExtras {
+  int64_t n_truncated = 0;                 // examples cut to max_seq_length (summary.json)
+  nlohmann::json objective_config;         // saved with checkpoints; a resumed run must match it exactly
+  // Files written into every checkpoint (name, bytes): what a resumed run
+  // reads back instead of recomputing (preference: reference log-probs).
+  std::vector<std::pair<std::string, std::string>> checkpoint_files;
+};
+
+// sft_train's set-up, validation, state (fresh, --init-adapter or resumed),
+// run directory and error handling around train_loop, for any objective.
+SftResult train_run(const Model& m, const TrainObjective& objective, const SftPlan& plan, const SftConfig& cfg,
+                    const SftFormat& format, const TrainRunExtras& extras, const TrainCallbacks& cb);
 
 // The loop alone, persisting nothing itself: it starts from `adapter`,
 // `optimizer` and `state` (all updated in place) and reports every event to

@@ -16,9 +16,10 @@ set -e
 [ $rc -eq 1 ] || fail "preference data: exit $rc"
 grep -qF "holds preference pairs" "$work/err" || fail "preference data: $(cat "$work/err")"
 grep -qF "loam data validate FILE --task sft" "$work/err" || fail "hint: $(cat "$work/err")"
-grep -q "tune preference" "$work/err" && fail "the hint names a command that does not exist: $(cat "$work/err")"
+grep -qF "loam tune preference" "$work/err" || fail "hint names no preference command: $(cat "$work/err")"
 # ... and the commands the hint names run.
 $loam data validate "$src/tests/data/datasets/good_chat.jsonl" --task sft >/dev/null
+$loam tune preference --help | grep -q -- "--beta" || fail "tune preference --help"
 
 # base_model_name_or_path: the absolute model directory, though typed relative.
 (cd "$work" && $loam tune sft --source-model ./m/ --train "$src/tests/data/datasets/good_chat.jsonl" --output run \
