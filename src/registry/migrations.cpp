@@ -103,6 +103,15 @@ CREATE TABLE job_checkpoints (
   create_time TEXT NOT NULL,
   PRIMARY KEY (job_id, step));
 )sql",
+      // Endpoints: deployed models and traffic split in body_json (registry/records.h).
+      R"sql(
+CREATE TABLE IF NOT EXISTS endpoints (
+  id TEXT PRIMARY KEY,
+  display_name TEXT NOT NULL,
+  body_json TEXT NOT NULL,
+  create_time TEXT NOT NULL,
+  update_time TEXT NOT NULL);
+)sql",
   };
   return m;
 }

@@ -64,6 +64,12 @@ class Store {
   virtual std::vector<MetricPoint> metrics(const std::string& job_id) = 0;
   virtual void checkpoint_put(const CheckpointRecord& c) = 0;
   virtual std::vector<CheckpointRecord> checkpoints(const std::string& job_id) = 0;
+
+  // Endpoints, oldest first. endpoint_put inserts or replaces one whole.
+  virtual void endpoint_put(const EndpointRecord& e) = 0;
+  virtual std::optional<EndpointRecord> endpoint_get(const std::string& id) = 0;
+  virtual std::vector<EndpointRecord> endpoint_list() = 0;
+  virtual void endpoint_delete(const std::string& id) = 0;  // NotFound when absent
 };
 
 // Opens (creating, migrating) <data_dir>/registry.db.

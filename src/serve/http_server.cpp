@@ -14,6 +14,8 @@
 #include "registry/data_dir.h"
 #include "registry/store.h"
 #include "serve/api_error.h"
+#include "serve/endpoints.h"
+#include "serve/infer_metrics.h"
 #include "serve/routes.h"
 
 namespace loam {
@@ -67,7 +69,9 @@ int serve_run(const ServeConfig& cfg) {
   for (const auto& p : cfg.allow_paths) paths.roots.push_back(p);
 
   JobRunner runner(*store, {cfg.max_concurrent_jobs, self_exe(), cfg.data_dir});
-  ControlContext ctx{*store, paths, [&runner] { runner.poke(); }};
+  InferenceEngine engine(cfg.infer);
+  ServeMetrics metrics;
+  ControlContext ctx{*store, paths, [&runner] { runner.poke(); }, &engine, &metrics};
 
   httplib::Server svr;
   svr.new_task_queue = [n = cfg.threads] { return new httplib::ThreadPool(static_cast<size_t>(n)); };
@@ -112,6 +116,7 @@ int serve_run(const ServeConfig& cfg) {
     std::fprintf(stderr, "warning: listening on %s without --api-key: anyone who can reach this port controls it\n",
                  cfg.host.c_str());
   runner.start();
+  std::thread restorer([&ctx] { endpoints_restore(ctx); });  // deployed models come back up
   std::thread stopper([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
@@ -121,6 +126,7 @@ int serve_run(const ServeConfig& cfg) {
                cfg.data_dir.c_str());
   std::fflush(stderr);
   svr.listen_after_bind();
+  restorer.join();
   runner.stop();
   if (stopper.joinable()) {
     pthread_kill(stopper.native_handle(), SIGTERM);  // wakes sigwait if the server stopped for another reason
