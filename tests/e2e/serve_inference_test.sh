@@ -124,4 +124,24 @@ grep -qi "^Retry-After: 1" $(grep -l "^HTTP/1.1 429" "$work"/h* | head -1) || fa
 grep -l "^HTTP/1.1 200" "$work"/h* > /dev/null || fail "nothing served while the queue was full"
 node "$src/tests/e2e/genai_inference.cjs" "$src/tools" "$url" $key "projects/p/locations/l/endpoints/$ep" > /dev/null 2> "$work/genai2.err" \
   || { cat "$work/genai2.err"; fail "genai client after restart"; }
+
+# The CLI, against the server and on the data directory: create, deploy with
+# --traffic-percentage (the others keep their proportions), set-traffic, undeploy.
+cli=(--server "$url")
+ep2=$($loam endpoints create --display-name cli-ep "${cli[@]}" --output json | $py -c "import json,sys; print(json.load(sys.stdin)['response']['name'].split('/')[-1])")
+$loam endpoints deploy "$ep2" --model demo --min-replicas 1 --max-replicas 3 "${cli[@]}" > /dev/null
+$loam endpoints deploy cli-ep --model demo-support --traffic-percentage 40 "${cli[@]}" --output json > "$work/body"
+d2=$(jq_py "print(d['response']['deployedModel']['id'])")
+$loam endpoints get "$ep2" "${cli[@]}" --output json > "$work/body"
+jq_py "s=d['trafficSplit']; assert s['$d2']==40 and sorted(s.values())==[40,60], s; assert d['deployedModels'][0]['dedicatedResources']['maxReplicaCount']==3, d" || fail "cli deploy split"
+d1=$(jq_py "print([x['id'] for x in d['deployedModels'] if x['id']!='$d2'][0])")
+$loam endpoints set-traffic "$ep2" "$d1=100,$d2=0" --data-dir "$data" --output json > "$work/body"
+jq_py "assert d['trafficSplit']=={'$d1':100,'$d2':0}, d" || fail "set-traffic"
+$loam endpoints set-traffic "$ep2" "$d1=90" --data-dir "$data" 2> "$work/err" && fail "a split summing to 90 accepted"
+grep -q "trafficSplit" "$work/err" || fail "set-traffic error: $(cat "$work/err")"
+$loam endpoints undeploy "$ep2" --deployed-model-id "$d2" "${cli[@]}" > /dev/null
+$loam endpoints list "${cli[@]}" > "$work/list.txt"
+grep -q "cli-ep" "$work/list.txt" && grep -q "support" "$work/list.txt" || fail "endpoints list: $(cat "$work/list.txt")"
+$loam endpoints get cli-ep "${cli[@]}" --output json > "$work/body"
+jq_py "assert [x['id'] for x in d['deployedModels']]==['$d1'] and d['trafficSplit']=={'$d1':100}, d" || fail "undeploy"
 echo "ok"
