@@ -273,6 +273,45 @@ json api_endpoint_patch(ControlContext& c, const ApiScope& s, const std::string&
   return endpoint_to_rest(e, s);
 }
 
+int endpoints_for_tuned_jobs(ControlContext& c, const std::string& since) {
+  int made = 0;
+  std::vector<EndpointRecord> eps;
+  bool listed = false;
+  for (const JobRecord& j : c.store.job_list()) {
+    if (j.state != "JOB_STATE_SUCCEEDED" || j.tuned_model_id.empty() || j.end_time < since) continue;
+    if (!listed) eps = c.store.endpoint_list(), listed = true;
+    bool has = false;
+    for (const EndpointRecord& e : eps)
+      if (auto it = e.labels.find("tuning_job"); it != e.labels.end() && it->second == j.id) has = true;
+    if (has) continue;
+    auto m = c.store.model_get(j.tuned_model_id);
+    if (!m) continue;
+    EndpointRecord e;
+    e.id = id_new();
+    e.display_name = (m->display_name.empty() ? m->id : m->display_name) + "-endpoint";
+    e.labels["tuning_job"] = j.id;
+    e.create_time = e.update_time = time_now_rfc3339();
+    try {
+      deploy_check(c, *m);
+      DeployedModelRecord d;
+      d.id = id_new().substr(0, 12);
+      d.model_id = m->id;
+      d.model_version_id = m->version_id;
+      d.display_name = e.display_name;
+      d.create_time = e.create_time;
+      e.deployed.push_back(d);
+      e.traffic_split[d.id] = 100;
+    } catch (const std::exception& ex) {
+      std::fprintf(stderr, "loam serve: tuning job %s: its model cannot be served: %s\n", j.id.c_str(), ex.what());
+      e.description = std::string("not deployed: ") + ex.what();
+    }
+    c.store.endpoint_put(e);
+    eps.push_back(e);
+    made++;
+  }
+  return made;
+}
+
 void endpoints_restore(ControlContext& c) {
   if (!c.engine) return;
   for (const EndpointRecord& e : c.store.endpoint_list())

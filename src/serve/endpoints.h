@@ -50,4 +50,10 @@ nlohmann::json api_endpoint_patch(ControlContext& c, const ApiScope& s, const st
 // not thrown: one unloadable model does not keep the server down.
 void endpoints_restore(ControlContext& c);
 
+// Gives every tuning job that succeeded at or after `since` (RFC 3339) an
+// endpoint serving its tuned model (labelled tuning_job=<job id>; the job's
+// tunedModel.endpoint names it), unless it has one. The server calls this
+// while it runs; returns how many endpoints it created.
+int endpoints_for_tuned_jobs(ControlContext& c, const std::string& since);
+
 }  // namespace loam

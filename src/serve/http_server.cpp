@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <thread>
@@ -116,7 +118,19 @@ int serve_run(const ServeConfig& cfg) {
     std::fprintf(stderr, "warning: listening on %s without --api-key: anyone who can reach this port controls it\n",
                  cfg.host.c_str());
   runner.start();
-  std::thread restorer([&ctx] { endpoints_restore(ctx); });  // deployed models come back up
+  // Deployed models come back up; then each tuning job that succeeds gets an endpoint.
+  std::atomic<bool> stopping{false};
+  std::thread restorer([&ctx, &stopping, since = time_now_rfc3339()] {
+    endpoints_restore(ctx);
+    while (!stopping) {
+      try {
+        endpoints_for_tuned_jobs(ctx, since);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "loam serve: endpoints for tuned models: %s\n", e.what());
+      }
+      for (int i = 0; i < 10 && !stopping; i++) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
   std::thread stopper([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
@@ -126,6 +140,7 @@ int serve_run(const ServeConfig& cfg) {
                cfg.data_dir.c_str());
   std::fflush(stderr);
   svr.listen_after_bind();
+  stopping = true;
   restorer.join();
   runner.stop();
   if (stopper.joinable()) {

@@ -73,6 +73,18 @@ for i in 0 1 2 3 4 5; do m=demo; [ $((i % 2)) = 1 ] && m=demo-support; chat $m "
 wait "${pids[@]}"
 for i in 0 1 2 3 4 5; do cmp -s "$work/alone$i" "$work/together$i" || fail "request $i batched: $(cat "$work/together$i") alone: $(cat "$work/alone$i")"; done
 
+# The tuning job's tunedModel.endpoint serves the tuned model.
+tep=
+for _ in $(seq 1 50); do
+  status "$base/tuningJobs/$jid" > /dev/null
+  tep=$(jq_py "print(d['tunedModel'].get('endpoint',''))")
+  [ -n "$tep" ] && break
+  sleep 0.2
+done
+[ -n "$tep" ] || fail "the succeeded job names no endpoint: $(cat "$work/body")"
+[ "$(status "$url/v1/chat/completions" -d "{\"model\":\"$tep\",\"temperature\":0,\"max_tokens\":16,\"ignore_eos\":true,\"messages\":[{\"role\":\"user\",\"content\":\"${qs[1]}\"}]}")" = 200 ] || fail "chat via the job's endpoint: $(cat "$work/body")"
+jq_py "import sys; sys.exit(0 if d['choices'][0]['message']['content']==open('$work/alone1').read().rstrip('\\n') else 1)" || fail "the job's endpoint does not serve the tuned model"
+
 # Endpoints through REST: create, deploy base and tuned, traffic split.
 [ "$(status -X POST "$base/endpoints" -d '{"displayName":"support"}')" = 200 ] || fail "create endpoint: $(cat "$work/body")"
 ep=$(jq_py "print(d['response']['name'].split('/')[-1])")
