@@ -107,6 +107,11 @@ jq_py "assert len(d['predictions'])==2 and all(isinstance(p,str) for p in d['pre
 [ "$(status -X POST "$base/endpoints/$ep:predict" -d '{"instances":[{"prompt":5}]}')" = 400 ] || fail "bad predict instance"
 grep -q 'instances\[0\].prompt' "$work/body" || fail "predict error field: $(cat "$work/body")"
 [ "$(status -X POST "$url/v1/chat/completions" -d '{"model":"demo","messages":')" = 400 ] || fail "malformed JSON"
+$py -c "import json; print(json.dumps({'model':'demo','messages':[{'role':'user','content':'7'*7000}]}))" > "$work/big.json"
+[ "$(status "$url/v1/chat/completions" -d @"$work/big.json")" = 400 ] || fail "a prompt longer than the context: $(cat "$work/body")"
+grep -q 'messages: is [0-9]* tokens; the model.s context is' "$work/body" || fail "context error: $(cat "$work/body")"
+[ "$(status "$url/v1/chat/completions" -d '{"model":"demo","max_tokens":100000,"messages":[{"role":"user","content":"hi"}]}')" = 400 ] || fail "max_tokens beyond the context"
+grep -q 'max_tokens' "$work/body" || fail "max_tokens error: $(cat "$work/body")"
 
 # A client that disconnects mid-stream leaves the batch.
 curl -s -N --max-time 1 "${auth[@]}" "$url/v1/chat/completions" -d '{"model":"demo","stream":true,"ignore_eos":true,"max_tokens":1500,"messages":[{"role":"user","content":"Write a lot"}]}' > /dev/null || true
