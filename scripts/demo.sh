@@ -78,3 +78,22 @@ echo "$job"
 
 echo; echo "== the tuned model and its lineage"
 ./build/loam models get beacon-support-served
+
+# Deploy the tuned model on an endpoint and ask it a support question through
+# the OpenAI-compatible API and through generateContent.
+echo; echo "== loam endpoints create / deploy"
+ep=$(./build/loam endpoints create --display-name support --output json |
+  /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["response"]["name"].split("/")[-1])')
+./build/loam endpoints deploy "$ep" --model beacon-support-served --min-replicas 1 --max-replicas 1
+./build/loam endpoints get "$ep"
+
+echo; echo "== POST /v1/chat/completions (model: the endpoint's display name)"
+curl -sf "$url/v1/chat/completions" -d '{"model": "support", "temperature": 0, "max_tokens": 64,
+  "messages": [{"role": "user", "content": "How do I reset my Beacon password?"}]}' |
+  /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["choices"][0]["message"]["content"])'
+
+echo; echo "== POST .../endpoints/$ep:generateContent"
+curl -sf "$url/v1/projects/demo/locations/local/endpoints/$ep:generateContent" -d '{
+  "contents": [{"role": "user", "parts": [{"text": "Can I export my Beacon data?"}]}],
+  "generationConfig": {"temperature": 0, "maxOutputTokens": 64}}' |
+  /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["candidates"][0]["content"]["parts"][0]["text"])'

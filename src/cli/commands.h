@@ -16,5 +16,6 @@ void register_convert_command(CLI::App& app);  // convert (HF -> GGUF)
 void register_eval_command(CLI::App& app);     // eval
 void register_registry_commands(CLI::App& app); // models ..., jobs ...
 void register_serve_commands(CLI::App& app);    // serve, job-worker (hidden)
+void register_endpoint_commands(CLI::App& app); // endpoints create | deploy | undeploy | set-traffic | list | get
 
 }  // namespace loam::cli

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   loam::cli::register_convert_command(app);
   loam::cli::register_eval_command(app);
   loam::cli::register_registry_commands(app);
+  loam::cli::register_endpoint_commands(app);
   loam::cli::register_serve_commands(app);
   try {
     app.parse(argc, argv);

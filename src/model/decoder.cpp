@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "core/error.h"
 
@@ -43,6 +44,26 @@ size_t stop_holdback(std::string_view text, const std::vector<std::string>& stop
         break;
       }
   return hold;
+}
+
+// log-softmax of `logits` at `token`, and the k most likely tokens.
+TokenLogprob token_logprob(const float* logits, int64_t V, int32_t token, int k) {
+  float mx = logits[0];
+  for (int64_t v = 1; v < V; v++) mx = std::max(mx, logits[v]);
+  double sum = 0.0;
+  for (int64_t v = 0; v < V; v++) sum += std::exp(static_cast<double>(logits[v] - mx));
+  const float lse = mx + static_cast<float>(std::log(sum));
+  TokenLogprob out;
+  out.token = token;
+  out.logprob = logits[token] - lse;
+  if (k > 0) {
+    std::vector<int32_t> idx(static_cast<size_t>(V));
+    for (int64_t v = 0; v < V; v++) idx[v] = static_cast<int32_t>(v);
+    const size_t n = std::min<size_t>(static_cast<size_t>(k), idx.size());
+    std::partial_sort(idx.begin(), idx.begin() + n, idx.end(), [logits](int32_t a, int32_t b) { return logits[a] > logits[b]; });
+    for (size_t i = 0; i < n; i++) out.top.push_back({idx[i], logits[idx[i]] - lse});
+  }
+  return out;
 }
 
 }  // namespace
@@ -124,7 +145,12 @@ bool BatchDecoder::advance(Seq& s, float* logits_row) {
   GenerateResult& res = s.result;
   const GenerateRequest& req = s.req;
   if (static_cast<int>(res.tokens.size()) >= req.max_tokens) return true;  // max_tokens == 0
-  const int32_t next = s.sampler.sample(logits_row, m_.config.vocab, s.history);
+  const int64_t V = m_.config.vocab;
+  std::vector<float> raw;
+  if (req.top_logprobs >= 0) raw.assign(logits_row, logits_row + V);
+  if (req.constrain) req.constrain(res.tokens, logits_row, V);
+  const int32_t next = s.sampler.sample(logits_row, V, s.history);
+  if (req.top_logprobs >= 0) res.logprobs.push_back(token_logprob(raw.data(), V, next, req.top_logprobs));
   if (std::find(req.eos_ids.begin(), req.eos_ids.end(), next) != req.eos_ids.end()) {
     res.finish = FinishReason::Eos;
     return true;
@@ -169,29 +195,41 @@ std::vector<int64_t> BatchDecoder::step() {
   AdapterList adapters;
   batch_.clear();
   std::vector<int64_t> logit_rows;
-  for (auto& [id, s] : live) {
+  std::vector<int64_t> n_fed(live.size()), logit_of(live.size(), -1);  // per live sequence
+  for (size_t i = 0; i < live.size(); i++) {
+    Seq* s = live[i].second;
     int32_t slot = kNoAdapter;
     if (s->req.lora) {
       if (adapters.empty() || adapters.back() != s->req.lora) adapters.push_back(s->req.lora);
       slot = static_cast<int32_t>(adapters.size() - 1);
     }
-    batch_.add_sequence(s->pending.data(), static_cast<int64_t>(s->pending.size()), static_cast<int32_t>(s->n_cached),
-                        static_cast<int32_t>(s->kv_base), slot);
-    logit_rows.push_back(batch_.size() - 1);
+    int64_t n = static_cast<int64_t>(s->pending.size());
+    if (prefill_chunk_ > 0) n = std::min(n, prefill_chunk_);
+    n_fed[i] = n;
+    batch_.add_sequence(s->pending.data(), n, static_cast<int32_t>(s->n_cached), static_cast<int32_t>(s->kv_base), slot);
+    if (n == static_cast<int64_t>(s->pending.size())) {  // its last pending token: sample from it
+      logit_of[i] = static_cast<int64_t>(logit_rows.size());
+      logit_rows.push_back(batch_.size() - 1);
+    }
   }
   model_forward_hidden(m_, adapters, batch_, &pool_, ForwardOptions{}, ws_);
   const int64_t V = m_.config.vocab;
   logits_.resize(static_cast<size_t>(logit_rows.size() * V));
-  model_logits(m_, ws_, logit_rows.data(), static_cast<int64_t>(logit_rows.size()), logits_.data());
+  if (!logit_rows.empty())
+    model_logits(m_, ws_, logit_rows.data(), static_cast<int64_t>(logit_rows.size()), logits_.data());
   const auto t_fwd = clock::now();
   std::vector<int64_t> finished;
   std::vector<bool> was_prefill(live.size());
   for (size_t i = 0; i < live.size(); i++) {
     Seq& s = *live[i].second;
-    s.n_cached += static_cast<int64_t>(s.pending.size());
+    s.n_cached += n_fed[i];
+    if (logit_of[i] < 0) {  // a prompt chunk: the rest comes in the next steps
+      s.pending.erase(s.pending.begin(), s.pending.begin() + n_fed[i]);
+      continue;
+    }
     was_prefill[i] = !s.prefilled;
     s.prefilled = true;
-    s.done = advance(s, logits_.data() + i * V);
+    s.done = advance(s, logits_.data() + logit_of[i] * V);
     if (s.done) {
       if (s.result.finish != FinishReason::Stop && s.emitted < s.decoded.size() && s.on_text)
         s.on_text(std::string_view(s.decoded).substr(s.emitted));

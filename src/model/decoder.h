@@ -37,6 +37,20 @@ struct GenerateRequest {
   std::vector<std::string> stop;     // stop sequences (text)
   std::vector<int> eos_ids;          // stop tokens
   const LoraAdapter* lora = nullptr; // null: the bare base
+  // -1: no log-probabilities; k >= 0: each generated token's log p under the
+  // model (raw logits, before penalties, temperature and the constraint)
+  // and its k most likely alternatives.
+  int top_logprobs = -1;
+  // Empty: none. Else called before each draw with the tokens generated so
+  // far; it may set logits to -inf to forbid tokens (constrained output).
+  using Constrain = std::function<void(const std::vector<int32_t>& generated, float* logits, int64_t n_vocab)>;
+  Constrain constrain;
+};
+
+struct TokenLogprob {
+  int32_t token = 0;
+  float logprob = 0;
+  std::vector<std::pair<int32_t, float>> top;  // most likely first
 };
 
 enum class FinishReason { Eos, Stop, Length };
@@ -47,6 +61,7 @@ struct GenerateResult {
   std::string text;             // generated text (up to a stop sequence)
   FinishReason finish = FinishReason::Length;
   int64_t n_prompt = 0;
+  std::vector<TokenLogprob> logprobs;  // one per generated token when req.top_logprobs >= 0
   double prefill_seconds = 0, decode_seconds = 0;  // wall time of the steps it took part in
 };
 
@@ -63,6 +78,10 @@ class BatchDecoder {
   int64_t add(const GenerateRequest& req, TextSink on_text = {});
   // Drops a sequence, running or finished, and frees its KV rows.
   void remove(int64_t id);
+  // At most n prompt tokens of one sequence per step (0 = whole prompts):
+  // a long prompt is prefilled over several steps, so the running
+  // sequences keep decoding meanwhile.
+  void set_prefill_chunk(int64_t n) { prefill_chunk_ = n; }
   // One batched step. Returns the ids of the sequences that finished in it.
   std::vector<int64_t> step();
   // Sequences still generating.
@@ -83,6 +102,7 @@ class BatchDecoder {
   std::map<int64_t, int64_t> kv_used_;  // begin row -> rows, of live sequences
   std::map<int64_t, std::unique_ptr<Seq>> seqs_;
   int64_t next_id_ = 0;
+  int64_t prefill_chunk_ = 0;
   ForwardWorkspace ws_;
   ForwardBatch batch_;
   std::vector<float> logits_;

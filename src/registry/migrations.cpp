@@ -122,6 +122,15 @@ CREATE TABLE IF NOT EXISTS evaluations (
 CREATE INDEX IF NOT EXISTS evaluations_model ON evaluations(model_id, create_time);
 CREATE INDEX IF NOT EXISTS evaluations_job ON evaluations(job_id, create_time);
 )sql",
+      // Endpoints: deployed models and traffic split in body_json (registry/records.h).
+      R"sql(
+CREATE TABLE IF NOT EXISTS endpoints (
+  id TEXT PRIMARY KEY,
+  display_name TEXT NOT NULL,
+  body_json TEXT NOT NULL,
+  create_time TEXT NOT NULL,
+  update_time TEXT NOT NULL);
+)sql",
   };
   return m;
 }

@@ -116,4 +116,24 @@ struct EvaluationRecord {
   std::string create_time;
 };
 
+// An endpoint and what it serves. The deployed models and the traffic split
+// are stored with it as one JSON document (they change together).
+struct DeployedModelRecord {
+  std::string id;               // unique within the endpoint (digits)
+  std::string model_id;         // a base or tuned model
+  int model_version_id = 0;
+  std::string display_name;
+  int min_replicas = 1, max_replicas = 1;
+  std::string create_time;
+};
+
+struct EndpointRecord {
+  std::string id;
+  std::string display_name, description;
+  Labels labels;
+  std::vector<DeployedModelRecord> deployed;
+  std::map<std::string, int> traffic_split;  // deployed model id -> percent (sums to 100 when any)
+  std::string create_time, update_time;
+};
+
 }  // namespace loam

@@ -383,6 +383,67 @@ class SqliteStore final : public Store {
     return out;
   }
 
+ public:
+  void endpoint_put(const EndpointRecord& e) override {
+    std::lock_guard lock(mu_);
+    SqliteStmt st(db_, "INSERT OR REPLACE INTO endpoints (id, display_name, body_json, create_time, update_time) "
+                       "VALUES (?, ?, ?, ?, ?)");
+    st.bind_all(e.id, e.display_name, endpoint_body_json(e).dump(), e.create_time, e.update_time);
+    st.run();
+  }
+
+  std::optional<EndpointRecord> endpoint_get(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    SqliteStmt st(db_, "SELECT id, display_name, body_json, create_time, update_time FROM endpoints WHERE id = ?");
+    st.bind_all(id);
+    if (!st.step()) return std::nullopt;
+    return endpoint_from_row(st.text(0), st.text(1), json::parse(st.text(2)), st.text(3), st.text(4));
+  }
+
+  std::vector<EndpointRecord> endpoint_list() override {
+    std::lock_guard lock(mu_);
+    SqliteStmt st(db_, "SELECT id, display_name, body_json, create_time, update_time FROM endpoints "
+                       "ORDER BY create_time, id");
+    std::vector<EndpointRecord> out;
+    while (st.step()) out.push_back(endpoint_from_row(st.text(0), st.text(1), json::parse(st.text(2)), st.text(3), st.text(4)));
+    return out;
+  }
+
+  void endpoint_delete(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    SqliteStmt st(db_, "DELETE FROM endpoints WHERE id = ?");
+    st.bind_all(id);
+    st.run();
+    if (db_.changes() == 0) throw error_not_found("endpoint " + id, "no such endpoint");
+  }
+
+ private:
+  static json endpoint_body_json(const EndpointRecord& e) {
+    json deployed = json::array();
+    for (const DeployedModelRecord& d : e.deployed)
+      deployed.push_back({{"id", d.id}, {"model_id", d.model_id}, {"model_version_id", d.model_version_id},
+                          {"display_name", d.display_name}, {"min_replicas", d.min_replicas},
+                          {"max_replicas", d.max_replicas}, {"create_time", d.create_time}});
+    return {{"description", e.description}, {"labels", e.labels}, {"deployed", deployed}, {"traffic_split", e.traffic_split}};
+  }
+
+  static EndpointRecord endpoint_from_row(std::string id, std::string name, const json& body, std::string created,
+                                          std::string updated) {
+    EndpointRecord e;
+    e.id = std::move(id);
+    e.display_name = std::move(name);
+    e.description = body.value("description", "");
+    e.labels = body.value("labels", Labels{});
+    for (const json& d : body.value("deployed", json::array()))
+      e.deployed.push_back({d.at("id").get<std::string>(), d.at("model_id").get<std::string>(), d.at("model_version_id").get<int>(),
+                            d.value("display_name", ""), d.value("min_replicas", 1), d.value("max_replicas", 1),
+                            d.value("create_time", "")});
+    e.traffic_split = body.value("traffic_split", std::map<std::string, int>{});
+    e.create_time = std::move(created);
+    e.update_time = std::move(updated);
+    return e;
+  }
+
   int64_t sqlite3_last_id() {
     SqliteStmt st(db_, "SELECT last_insert_rowid()");
     st.step();

@@ -70,6 +70,11 @@ class Store {
   virtual void evaluation_insert(const EvaluationRecord& e) = 0;
   virtual std::vector<EvaluationRecord> evaluations_of_model(const std::string& model_id) = 0;
   virtual std::vector<EvaluationRecord> evaluations_of_job(const std::string& job_id) = 0;
+  // Endpoints, oldest first. endpoint_put inserts or replaces one whole.
+  virtual void endpoint_put(const EndpointRecord& e) = 0;
+  virtual std::optional<EndpointRecord> endpoint_get(const std::string& id) = 0;
+  virtual std::vector<EndpointRecord> endpoint_list() = 0;
+  virtual void endpoint_delete(const std::string& id) = 0;  // NotFound when absent
 };
 
 // Opens (creating, migrating) <data_dir>/registry.db.

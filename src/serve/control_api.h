@@ -15,10 +15,15 @@
 
 namespace loam {
 
+class InferenceEngine;
+class ServeMetrics;
+
 struct ControlContext {
   Store& store;
   PathPolicy paths;
   std::function<void()> on_job_change;  // wakes the runner; may be empty
+  InferenceEngine* engine = nullptr;    // the server's inference engine; null in the CLI's local mode
+  ServeMetrics* metrics = nullptr;      // what /metrics reports; may be null
 };
 
 // Models: list ({"models": [...], "nextPageToken"}), get, upload (import by

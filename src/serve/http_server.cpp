@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <thread>
@@ -14,6 +16,8 @@
 #include "registry/data_dir.h"
 #include "registry/store.h"
 #include "serve/api_error.h"
+#include "serve/endpoints.h"
+#include "serve/infer_metrics.h"
 #include "serve/routes.h"
 
 namespace loam {
@@ -67,7 +71,9 @@ int serve_run(const ServeConfig& cfg) {
   for (const auto& p : cfg.allow_paths) paths.roots.push_back(p);
 
   JobRunner runner(*store, {cfg.max_concurrent_jobs, self_exe(), cfg.data_dir});
-  ControlContext ctx{*store, paths, [&runner] { runner.poke(); }};
+  InferenceEngine engine(cfg.infer);
+  ServeMetrics metrics;
+  ControlContext ctx{*store, paths, [&runner] { runner.poke(); }, &engine, &metrics};
 
   httplib::Server svr;
   svr.new_task_queue = [n = cfg.threads] { return new httplib::ThreadPool(static_cast<size_t>(n)); };
@@ -112,6 +118,19 @@ int serve_run(const ServeConfig& cfg) {
     std::fprintf(stderr, "warning: listening on %s without --api-key: anyone who can reach this port controls it\n",
                  cfg.host.c_str());
   runner.start();
+  // Deployed models come back up; then each tuning job that succeeds gets an endpoint.
+  std::atomic<bool> stopping{false};
+  std::thread restorer([&ctx, &stopping, since = time_now_rfc3339()] {
+    endpoints_restore(ctx);
+    while (!stopping) {
+      try {
+        endpoints_for_tuned_jobs(ctx, since);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "loam serve: endpoints for tuned models: %s\n", e.what());
+      }
+      for (int i = 0; i < 10 && !stopping; i++) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
   std::thread stopper([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
@@ -121,6 +140,8 @@ int serve_run(const ServeConfig& cfg) {
                cfg.data_dir.c_str());
   std::fflush(stderr);
   svr.listen_after_bind();
+  stopping = true;
+  restorer.join();
   runner.stop();
   if (stopper.joinable()) {
     pthread_kill(stopper.native_handle(), SIGTERM);  // wakes sigwait if the server stopped for another reason

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "serve/infer_engine.h"
+
 namespace loam {
 
 struct ServeConfig {
@@ -22,6 +24,7 @@ struct ServeConfig {
   size_t max_json_bytes = 8u << 20;        // JSON request bodies above this get 413
   size_t max_upload_bytes = 1u << 30;      // uploads (multipart) above this get 413
   int threads = 64;                        // connections served at once
+  InferSettings infer;                     // the inference engine (serve/infer_engine.h)
 };
 
 int serve_run(const ServeConfig& cfg);  // blocks; returns the exit code

@@ -107,6 +107,9 @@ json tuning_job_to_rest(Store& store, const JobRecord& j, const ApiScope& scope)
   if (!j.tuned_model_id.empty() || !cps.empty()) {
     json tm = {{"checkpoints", cps}};
     if (!j.tuned_model_id.empty()) tm["model"] = scope.prefix() + "/models/" + j.tuned_model_id;
+    for (const EndpointRecord& e : store.endpoint_list())  // the endpoint serving it (serve/endpoints.h)
+      if (auto it = e.labels.find("tuning_job"); it != e.labels.end() && it->second == j.id)
+        tm["endpoint"] = scope.prefix() + "/endpoints/" + e.id;
     r["tunedModel"] = tm;
   }
   // The job's evaluations (checkpoints scored on the test data): in full, and

@@ -89,6 +89,7 @@ void routes_all_add(Router& r, ControlContext& c) {
   routes_managed_add(r, c);
   routes_evaluations_add(r, c);
   routes_openai_add(r, c);
+  routes_inference_add(r, c);
   r.add_json("GET", "/health", [](const httplib::Request&, const PathParams&) { return json{{"status", "ok"}}; });
   r.add_json("GET", "/openapi.json", [](const httplib::Request&, const PathParams&) { return openapi_document(); });
 }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <cmath>
 #include <random>
 
 #include "core/error.h"
@@ -121,6 +122,62 @@ TEST(BatchDecoder, RejectsBadPrompts) {
   const GenerateResult res = dec.take(id);
   EXPECT_TRUE(res.tokens.empty());
   EXPECT_EQ(res.finish, FinishReason::Length);
+}
+
+// Prefill in chunks of 3 (a long prompt joins a running sequence over
+// several steps) gives the tokens of whole-prompt prefill.
+TEST(BatchDecoder, ChunkedPrefillEqualsWhole) {
+  Model m = model_load(test::model_case_dir("llama"));
+  const Tokenizer tok = id_tokenizer();
+  GenerateRequest a, b;
+  for (int i = 0; i < 11; i++) a.prompt.push_back((i * 37 + 5) % 256);
+  b.prompt = {7, 8, 9};
+  a.max_tokens = b.max_tokens = 5;
+  a.eos_ids = b.eos_ids = {};
+  std::vector<std::vector<int32_t>> out[2];
+  for (int chunk : {0, 3}) {
+    BatchDecoder dec(m, tok);
+    dec.set_prefill_chunk(chunk);
+    const int64_t ib = dec.add(b);
+    dec.step();  // b is running when a arrives
+    const int64_t ia = dec.add(a);
+    while (!dec.finished(ia) || !dec.finished(ib)) dec.step();
+    out[chunk ? 1 : 0] = {dec.take(ia).tokens, dec.take(ib).tokens};
+  }
+  EXPECT_EQ(out[0], out[1]);
+  EXPECT_EQ(out[0][0].size(), 5u);
+}
+
+// Log-probabilities: the greedy token is the most likely alternative, and a
+// constraint that allows one token forces it.
+TEST(BatchDecoder, LogprobsAndConstraint) {
+  Model m = model_load(test::model_case_dir("llama"));
+  const Tokenizer tok = id_tokenizer();
+  BatchDecoder dec(m, tok);
+  GenerateRequest r;
+  r.prompt = {1, 2, 3};
+  r.max_tokens = 4;
+  r.top_logprobs = 3;
+  const int64_t id = dec.add(r);
+  while (!dec.finished(id)) dec.step();
+  const GenerateResult g = dec.take(id);
+  ASSERT_EQ(g.logprobs.size(), g.tokens.size());
+  for (size_t i = 0; i < g.tokens.size(); i++) {
+    EXPECT_EQ(g.logprobs[i].token, g.tokens[i]);
+    ASSERT_EQ(g.logprobs[i].top.size(), 3u);
+    EXPECT_EQ(g.logprobs[i].top[0].first, g.tokens[i]);
+    EXPECT_LE(g.logprobs[i].logprob, 0.0f);
+    EXPECT_GE(g.logprobs[i].top[0].second, g.logprobs[i].top[1].second);
+  }
+  r.top_logprobs = -1;
+  r.constrain = [](const std::vector<int32_t>& gen, float* logits, int64_t V) {
+    for (int64_t v = 0; v < V; v++)
+      if (v != 40 + static_cast<int64_t>(gen.size())) logits[v] = -INFINITY;
+  };
+  r.sampling.temperature = 1.0f;
+  const int64_t id2 = dec.add(r);
+  while (!dec.finished(id2)) dec.step();
+  EXPECT_EQ(dec.take(id2).tokens, (std::vector<int32_t>{40, 41, 42, 43}));
 }
 
 }  // namespace

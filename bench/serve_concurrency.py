@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Aggregate decode throughput of `loam serve` (continuous batching, issue 13).
+
+Starts `loam serve` on a loopback port over a fresh data directory, imports
+MODEL_DIR, tunes 4 small adapters on it (1 step each, through the REST API),
+then times greedy generations of --tokens tokens (ignore_eos) through
+/v1/chat/completions:
+  single      1 request on the bare base
+  base8       8 concurrent requests on the bare base
+  adapter8    8 concurrent requests on one adapter
+  mixed8      8 concurrent requests, 2 on each of 4 adapters
+Rounds are interleaved (single, base8, adapter8, mixed8, single, ...) and
+the median of --rounds is reported as tokens/s (generated tokens / wall
+time, prompts of ~30 tokens included). Prints one JSON line.
+
+  python3 bench/serve_concurrency.py build/loam MODEL_DIR [--threads 2] [--tokens 64] [--rounds 3]
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def post(url, body):
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=3600) as r:
+        return json.load(r)
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=60) as r:
+        return json.load(r)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("loam")
+    ap.add_argument("model")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tokens", type=int, default=64)
+    ap.add_argument("--rounds", type=int, default=3)
+    a = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="loam-serve-bench-")
+    data = os.path.join(work, "data")
+    os.makedirs(os.path.join(data, "buckets", "b"))
+    src = os.path.dirname(HERE)
+    with open(os.path.join(src, "examples/support/instructions_train.jsonl")) as f:
+        lines = f.readlines()[:4]
+    with open(os.path.join(data, "buckets/b/train.jsonl"), "w") as f:
+        f.writelines(lines)
+    log = open(os.path.join(work, "serve.log"), "w+")
+    server = subprocess.Popen([a.loam, "serve", "--port", "0", "--data-dir", data, "--allow-path", os.path.abspath(a.model),
+                               "--infer-threads", str(a.threads), "--max-batch", "16"], stdout=log, stderr=log)
+    try:
+        url = None
+        for _ in range(600):
+            log.seek(0)
+            m = re.search(r"http://127\.0\.0\.1:\d+", log.read())
+            if m:
+                url = m.group(0)
+                break
+            time.sleep(0.05)
+        base = url + "/v1/projects/p/locations/l"
+        subprocess.run([a.loam, "models", "import", os.path.abspath(a.model), "--display-name", "bench-base",
+                        "--server", url], check=True, stdout=subprocess.DEVNULL)
+        adapters = []
+        for i in range(4):
+            name = f"bench-a{i}"
+            job = post(base + "/tuningJobs", {"baseModel": "bench-base", "tunedModelDisplayName": name,
+                                              "supervisedTuningSpec": {"trainingDatasetUri": "gs://b/train.jsonl",
+                                                                       "hyperParameters": {"epochCount": 1, "batchSize": 4,
+                                                                                           "adapterSize": 8}}})
+            jid = job["name"].split("/")[-1]
+            while True:
+                st = get(f"{base}/tuningJobs/{jid}")["state"]
+                if st in ("JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED"):
+                    break
+                time.sleep(0.5)
+            if st != "JOB_STATE_SUCCEEDED":
+                sys.exit(f"tuning {name}: {st}")
+            adapters.append(name)
+
+        def one(model, k):
+            r = post(url + "/v1/chat/completions", {
+                "model": model, "temperature": 0, "max_tokens": a.tokens, "ignore_eos": True,
+                "messages": [{"role": "user", "content": f"Customer {k} asks how to change the billing address on the account."}]})
+            return r["usage"]["completion_tokens"]
+
+        def run(models):
+            t0 = time.perf_counter()
+            with concurrent.futures.ThreadPoolExecutor(len(models)) as ex:
+                n = sum(ex.map(one, models, range(len(models))))
+            return n / (time.perf_counter() - t0)
+
+        cases = {"single": ["bench-base"], "base8": ["bench-base"] * 8, "adapter8": [adapters[0]] * 8,
+                 "mixed8": [adapters[i // 2] for i in range(8)]}
+        run(["bench-base", adapters[0]])  # warm: loads the base and an adapter
+        got = {k: [] for k in cases}
+        for _ in range(a.rounds):
+            for k, models in cases.items():
+                got[k].append(run(models))
+        med = {k: statistics.median(v) for k, v in got.items()}
+        print(json.dumps({"tokens_per_s": {k: round(v, 2) for k, v in med.items()},
+                          "base8_over_single": round(med["base8"] / med["single"], 2),
+                          "adapter8_over_base8": round(med["adapter8"] / med["base8"], 3),
+                          "mixed8_over_adapter8": round(med["mixed8"] / med["adapter8"], 3),
+                          "threads": a.threads, "tokens": a.tokens, "rounds": a.rounds}))
+    finally:
+        server.terminate()
+        server.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# End-to-end inference over loopback HTTP: a base model and a model tuned
+# from it, served by one `loam serve`. The official openai client drives
+# /v1/models and chat/text completions (streaming, n, seed, stop, logprobs,
+# enum output, a tuned model by name); an endpoint is created and both
+# models deployed on it through REST (traffic split); the official
+# @google/genai client in Vertex mode calls generateContent and
+# streamGenerateContent on the endpoint; :predict answers; concurrent
+# requests for the base and the adapter (batched together) give the same
+# greedy text as alone; a disconnected stream leaves the batch; a full
+# queue answers 429 with Retry-After; /metrics reports; after a restart the
+# endpoint is still there and serving.
+#   usage: serve_inference_test.sh LOAM SOURCE_DIR
+set -euo pipefail
+loam=$1
+src=$2
+work=$(mktemp -d)
+server_pid=
+stop_server() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; server_pid=; }
+trap 'stop_server; rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; for f in "$work"/serve*.log; do [ -f "$f" ] && tail -20 "$f" >&2; done; exit 1; }
+py=/usr/bin/python3
+key=k-infer
+data=$work/data
+export LOAM_API_KEY=$key
+auth=(-H "Authorization: Bearer $key")
+
+$py "$src/tools/make_demo_model.py" "$work/m" --hidden 64 --layers 2 --heads 4 --kv-heads 2 --intermediate 128 >/dev/null
+mkdir -p "$data/buckets/b"
+head -n 16 "$src/examples/support/instructions_train.jsonl" > "$data/buckets/b/train.jsonl"
+
+start_server() {  # LOG_NAME EXTRA_ARGS...
+  local log=$work/$1.log
+  shift
+  $loam serve --port 0 --data-dir "$data" --api-key $key --allow-path "$work/m" --infer-threads 2 "$@" > "$log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 200); do grep -q "listening on" "$log" 2>/dev/null && break; sleep 0.05; done
+  port=$(grep -o '127.0.0.1:[0-9]*' "$log" | head -1 | cut -d: -f2)
+  [ -n "$port" ] || fail "server did not start"
+  url=http://127.0.0.1:$port
+  base=$url/v1/projects/p/locations/l
+}
+status() { curl -s -o "$work/body" -w '%{http_code}' "${auth[@]}" "$@"; }
+jq_py() { $py -c "import json,sys; d=json.load(open(sys.argv[1])); $1" "$work/body"; }
+
+start_server serve1
+$loam models import "$work/m" --display-name demo --server "$url" --output json > /dev/null
+# A tuned model: a short supervised job through REST.
+job='{"baseModel":"demo","tunedModelDisplayName":"demo-support","supervisedTuningSpec":{"trainingDatasetUri":"gs://b/train.jsonl","hyperParameters":{"epochCount":1,"batchSize":4,"adapterSize":4}}}'
+[ "$(status -X POST "$base/tuningJobs" -d "$job")" = 200 ] || fail "tuning job: $(cat "$work/body")"
+jid=$(jq_py "print(d['name'].split('/')[-1])")
+for _ in $(seq 1 600); do
+  status "$base/tuningJobs/$jid" >/dev/null
+  grep -q '"JOB_STATE_\(SUCCEEDED\|FAILED\|CANCELLED\)"' "$work/body" && break
+  sleep 0.2
+done
+grep -q JOB_STATE_SUCCEEDED "$work/body" || fail "tuning job did not succeed: $(cat "$work/body")"
+
+# The openai client: a fresh server answers for every registered model (loaded on first use).
+node "$src/tests/e2e/openai_inference.cjs" "$src/tools" "$url" $key demo demo-support > "$work/openai.json" 2> "$work/openai.err" \
+  || { cat "$work/openai.err"; fail "openai client"; }
+
+# Continuous batching: 6 concurrent greedy requests (base and adapter mixed)
+# give exactly what each gives alone.
+chat() {  # MODEL QUESTION OUT
+  curl -s "${auth[@]}" "$url/v1/chat/completions" -d "{\"model\":\"$1\",\"temperature\":0,\"max_tokens\":16,\"ignore_eos\":true,\"messages\":[{\"role\":\"user\",\"content\":\"$2\"}]}" \
+    | $py -c "import json,sys; print(json.load(sys.stdin)['choices'][0]['message']['content'])" > "$3"
+}
+qs=("Where is my order?" "Cancel my plan" "Refund please" "Reset password" "Change email" "Invoice copy")
+for i in 0 1 2 3 4 5; do m=demo; [ $((i % 2)) = 1 ] && m=demo-support; chat $m "${qs[$i]}" "$work/alone$i"; done
+pids=()
+for i in 0 1 2 3 4 5; do m=demo; [ $((i % 2)) = 1 ] && m=demo-support; chat $m "${qs[$i]}" "$work/together$i" & pids+=($!); done
+wait "${pids[@]}"
+for i in 0 1 2 3 4 5; do cmp -s "$work/alone$i" "$work/together$i" || fail "request $i batched: $(cat "$work/together$i") alone: $(cat "$work/alone$i")"; done
+
+# The tuning job's tunedModel.endpoint serves the tuned model.
+tep=
+for _ in $(seq 1 50); do
+  status "$base/tuningJobs/$jid" > /dev/null
+  tep=$(jq_py "print(d['tunedModel'].get('endpoint',''))")
+  [ -n "$tep" ] && break
+  sleep 0.2
+done
+[ -n "$tep" ] || fail "the succeeded job names no endpoint: $(cat "$work/body")"
+[ "$(status "$url/v1/chat/completions" -d "{\"model\":\"$tep\",\"temperature\":0,\"max_tokens\":16,\"ignore_eos\":true,\"messages\":[{\"role\":\"user\",\"content\":\"${qs[1]}\"}]}")" = 200 ] || fail "chat via the job's endpoint: $(cat "$work/body")"
+jq_py "import sys; sys.exit(0 if d['choices'][0]['message']['content']==open('$work/alone1').read().rstrip('\\n') else 1)" || fail "the job's endpoint does not serve the tuned model"
+
+# Endpoints through REST: create, deploy base and tuned, traffic split.
+[ "$(status -X POST "$base/endpoints" -d '{"displayName":"support"}')" = 200 ] || fail "create endpoint: $(cat "$work/body")"
+ep=$(jq_py "print(d['response']['name'].split('/')[-1])")
+[ "$(status -X POST "$base/endpoints/$ep:deployModel" -d '{"deployedModel":{"model":"demo-support","dedicatedResources":{"minReplicaCount":1,"maxReplicaCount":2}}}')" = 200 ] || fail "deploy: $(cat "$work/body")"
+d_tuned=$(jq_py "print(d['response']['deployedModel']['id'])")
+[ "$(status -X POST "$base/endpoints/$ep:deployModel" -d "{\"deployedModel\":{\"model\":\"demo\"},\"trafficSplit\":{\"0\":30,\"$d_tuned\":70}}")" = 200 ] || fail "deploy base: $(cat "$work/body")"
+[ "$(status "$base/endpoints/$ep")" = 200 ] || fail "get endpoint"
+jq_py "assert len(d['deployedModels'])==2 and sorted(d['trafficSplit'].values())==[30,70], d; assert d['deployedModels'][0]['dedicatedResources']['maxReplicaCount']==2, d" || fail "endpoint shape"
+[ "$(status -X POST "$base/endpoints/$ep:deployModel" -d '{"deployedModel":{"model":"demo"},"trafficSplit":{"0":50}}')" = 400 ] || fail "split not summing to 100 accepted"
+grep -q trafficSplit "$work/body" || fail "split error names no field: $(cat "$work/body")"
+[ "$(status -X PATCH "$base/endpoints/$ep" -d "{\"trafficSplit\":{\"$d_tuned\":100}}")" = 200 ] || fail "set traffic: $(cat "$work/body")"
+
+node "$src/tests/e2e/genai_inference.cjs" "$src/tools" "$url" $key "projects/p/locations/l/endpoints/$ep" > "$work/genai.json" 2> "$work/genai.err" \
+  || { cat "$work/genai.err"; fail "genai client"; }
+# All traffic on the tuned model: the endpoint answers as the adapter does.
+[ "$(status "$url/v1/chat/completions" -d "{\"model\":\"support\",\"temperature\":0,\"max_tokens\":16,\"ignore_eos\":true,\"messages\":[{\"role\":\"user\",\"content\":\"${qs[1]}\"}]}")" = 200 ] || fail "chat via endpoint name"
+jq_py "import sys; sys.exit(0 if d['choices'][0]['message']['content']==open('$work/alone1').read().rstrip('\n') else 1)" || fail "endpoint did not route to the tuned model"
+[ "$(status -X POST "$base/endpoints/$ep:predict" -d '{"instances":[{"prompt":"Hello"},{"prompt":"Bye"}],"parameters":{"max_tokens":4,"temperature":0}}')" = 200 ] || fail "predict: $(cat "$work/body")"
+jq_py "assert len(d['predictions'])==2 and all(isinstance(p,str) for p in d['predictions']) and d['deployedModelId']=='$d_tuned', d" || fail "predict shape"
+[ "$(status -X POST "$base/endpoints/$ep:predict" -d '{"instances":[{"prompt":5}]}')" = 400 ] || fail "bad predict instance"
+grep -q 'instances\[0\].prompt' "$work/body" || fail "predict error field: $(cat "$work/body")"
+[ "$(status -X POST "$url/v1/chat/completions" -d '{"model":"demo","messages":')" = 400 ] || fail "malformed JSON"
+$py -c "import json; print(json.dumps({'model':'demo','messages':[{'role':'user','content':'7'*7000}]}))" > "$work/big.json"
+[ "$(status "$url/v1/chat/completions" -d @"$work/big.json")" = 400 ] || fail "a prompt longer than the context: $(cat "$work/body")"
+grep -q 'messages: is [0-9]* tokens; the model.s context is' "$work/body" || fail "context error: $(cat "$work/body")"
+[ "$(status "$url/v1/chat/completions" -d '{"model":"demo","max_tokens":100000,"messages":[{"role":"user","content":"hi"}]}')" = 400 ] || fail "max_tokens beyond the context"
+grep -q 'max_tokens' "$work/body" || fail "max_tokens error: $(cat "$work/body")"
+
+# A client that disconnects mid-stream leaves the batch.
+curl -s -N --max-time 1 "${auth[@]}" "$url/v1/chat/completions" -d '{"model":"demo","stream":true,"ignore_eos":true,"max_tokens":1500,"messages":[{"role":"user","content":"Write a lot"}]}' > /dev/null || true
+left=
+for _ in $(seq 1 40); do
+  status "$url/metrics" > /dev/null
+  if grep -q '^loam_batch_size{.*} 0$' "$work/body"; then left=1; break; fi
+  sleep 0.1
+done
+[ -n "$left" ] || fail "a disconnected stream kept running: $(grep batch_size "$work/body")"
+for m in loam_requests_total loam_request_duration_seconds_bucket loam_time_to_first_token_seconds_count loam_tokens_out_total loam_queue_depth loam_adapters_loaded loam_replicas; do
+  grep -q "^$m" "$work/body" || fail "metrics lack $m"
+done
+grep -q 'loam_requests_total{route="/v1/chat/completions",status="404"}' "$work/body" || fail "404s not counted"
+
+# Restart with a one-slot queue: the endpoint comes back up; a full queue gets 429 with Retry-After.
+stop_server
+start_server serve2 --max-batch 1 --max-queue 2
+for _ in $(seq 1 100); do grep -q "is up" "$work/serve2.log" && break; sleep 0.1; done
+grep -q "endpoint support: deployed model .* is up" "$work/serve2.log" || fail "deployed models did not come back up"
+long='{"model":"demo","ignore_eos":true,"max_tokens":400,"messages":[{"role":"user","content":"Long"}]}'
+pids=()
+for i in 1 2 3 4 5; do curl -s -o /dev/null -D "$work/h$i" "${auth[@]}" "$url/v1/chat/completions" -d "$long" & pids+=($!); done
+wait "${pids[@]}"
+grep -l "^HTTP/1.1 429" "$work"/h* > /dev/null || fail "no 429 with a full queue"
+grep -qi "^Retry-After: 1" $(grep -l "^HTTP/1.1 429" "$work"/h* | head -1) || fail "429 without Retry-After"
+grep -l "^HTTP/1.1 200" "$work"/h* > /dev/null || fail "nothing served while the queue was full"
+node "$src/tests/e2e/genai_inference.cjs" "$src/tools" "$url" $key "projects/p/locations/l/endpoints/$ep" > /dev/null 2> "$work/genai2.err" \
+  || { cat "$work/genai2.err"; fail "genai client after restart"; }
+
+# The CLI, against the server and on the data directory: create, deploy with
+# --traffic-percentage (the others keep their proportions), set-traffic, undeploy.
+cli=(--server "$url")
+ep2=$($loam endpoints create --display-name cli-ep "${cli[@]}" --output json | $py -c "import json,sys; print(json.load(sys.stdin)['response']['name'].split('/')[-1])")
+$loam endpoints deploy "$ep2" --model demo --min-replicas 1 --max-replicas 3 "${cli[@]}" > /dev/null
+$loam endpoints deploy cli-ep --model demo-support --traffic-percentage 40 "${cli[@]}" --output json > "$work/body"
+d2=$(jq_py "print(d['response']['deployedModel']['id'])")
+$loam endpoints get "$ep2" "${cli[@]}" --output json > "$work/body"
+jq_py "s=d['trafficSplit']; assert s['$d2']==40 and sorted(s.values())==[40,60], s; assert d['deployedModels'][0]['dedicatedResources']['maxReplicaCount']==3, d" || fail "cli deploy split"
+d1=$(jq_py "print([x['id'] for x in d['deployedModels'] if x['id']!='$d2'][0])")
+$loam endpoints set-traffic "$ep2" "$d1=100,$d2=0" --data-dir "$data" --output json > "$work/body"
+jq_py "assert d['trafficSplit']=={'$d1':100,'$d2':0}, d" || fail "set-traffic"
+$loam endpoints set-traffic "$ep2" "$d1=90" --data-dir "$data" 2> "$work/err" && fail "a split summing to 90 accepted"
+grep -q "trafficSplit" "$work/err" || fail "set-traffic error: $(cat "$work/err")"
+$loam endpoints undeploy "$ep2" --deployed-model-id "$d2" "${cli[@]}" > /dev/null
+$loam endpoints list "${cli[@]}" > "$work/list.txt"
+grep -q "cli-ep" "$work/list.txt" && grep -q "support" "$work/list.txt" || fail "endpoints list: $(cat "$work/list.txt")"
+$loam endpoints get cli-ep "${cli[@]}" --output json > "$work/body"
+jq_py "assert [x['id'] for x in d['deployedModels']]==['$d1'] and d['trafficSplit']=={'$d1':100}, d" || fail "undeploy"
+echo "ok"
