@@ -481,6 +481,24 @@ int run_tune_sft(SftConfig cfg, const TuneTarget& t, std::optional<PreferenceOpt
   return 128 + sig;
 }
 
+// --server carries what the REST request has fields for; any other trainer
+// flag given is refused by name rather than dropped.
+void server_flags_check(const SftArgs& a) {
+  static const char* const sent[] = {"--source-model", "--train", "--validation", "--tuned-model-display-name",
+                                     "--adapter-size", "--epochs", "--learning-rate", "--learning-rate-multiplier",
+                                     "--batch-size", "--init-adapter"};  // --init-adapter: refused with its own reason
+  const auto& flags = sft_flags();
+  for (size_t i = 0; i < flags.size(); i++) {
+    const bool given = flags[i].is_switch ? a.switches[i] > 0 : !a.values[i].empty();
+    if (!given || std::any_of(std::begin(sent), std::end(sent), [&](const char* f) { return flags[i].flag == std::string(f); }))
+      continue;
+    throw Error(flags[i].flag, "is not sent to a server: a tuning job's request carries the data, --epochs, "
+                               "--adapter-size, --learning-rate(-multiplier) and --batch-size (and the preference "
+                               "and --evaluate settings)",
+                "leave it out to take the server's default, or run without --server");
+  }
+}
+
 // --server: the same tuning job submitted to a loam server, then followed.
 // `preference`: a preference job (preferenceOptimizationSpec with Loam's
 // loss settings); `tuned_model`: --tuned-model, sent as preTunedModel (its
@@ -658,6 +676,7 @@ void register_tune_preference(CLI::App* tune) {
       if (target.server.empty())
         if (const char* e = std::getenv("LOAM_SERVER"); e && *e) target.server = e;
       if (!target.server.empty()) {
+        server_flags_check(args);
         submit_tune_sft(c, target, p, tuned_model);
         return;
       }
@@ -687,6 +706,7 @@ void register_tune_commands(CLI::App& app) {
       if (target.server.empty())
         if (const char* e = std::getenv("LOAM_SERVER"); e && *e) target.server = e;
       if (!target.server.empty()) {
+        server_flags_check(args);
         submit_tune_sft(c, target);
         return;
       }

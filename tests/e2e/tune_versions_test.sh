@@ -10,7 +10,8 @@
 #    an endpoint deploys a checkpoint version.
 #  - pruned checkpoints (--save-total-limit 1) get no version; a checkpoint
 #    directory removed after registration is refused by name.
-#  - `tune preference --server` submits a preference job and follows it; the
+#  - `tune preference --server` submits a preference job and follows it (a
+#    trainer flag the request cannot carry is refused, not dropped); the
 #    job's metrics series (REST and `jobs metrics`) carries the rewards and
 #    log-probs per step and on validation, as metrics.jsonl does.
 #  - `tune sft --server --evaluate` sends the evaluation (evaluationConfig):
@@ -113,7 +114,7 @@ PY
 
 # tune preference --server: submitted, followed, its metrics series carries the rewards.
 $loam tune preference --server "$url" --tuned-model "vers-a" --train "$work/pt.jsonl" --validation "$work/pv.jsonl" \
-  --epochs 2 --batch-size 4 --learning-rate 0.003 --beta 0.2 --loss ipo --eval-steps 2 \
+  --epochs 2 --batch-size 4 --learning-rate 0.003 --beta 0.2 --loss ipo \
   > "$work/pref.out" 2> "$work/pref.err" || { cat "$work/pref.err"; tail -20 "$work/serve.log"; fail "tune preference --server"; }
 pjob=$(head -1 "$work/pref.out")
 $py - "$work/pref.out" <<'PY' || fail "the preference job"
@@ -156,6 +157,9 @@ for e in j["evaluationResults"]:
     assert e["metadata"]["modelVersionId"] == versions[e["metadata"]["checkpointId"]], (e["metadata"], versions)
     assert "token_f1" in e["metrics"], e
 PY
+err=$($loam tune preference --server "$url" --tuned-model vers-a --train "$work/pt.jsonl" --eval-steps 2 2>&1) \
+  && fail "a flag the request cannot carry was dropped"
+echo "$err" | grep -q -- "--eval-steps: is not sent to a server" || fail "unclear refusal: $err"
 err=$($loam tune sft --server "$url" --source-model "$work/m" --train "$work/sft.jsonl" --evaluate "$work/nope.jsonl" 2>&1) \
   && fail "a missing test file was taken"
 echo "$err" | grep -q "evaluationConfig.datasetUri" || fail "unclear refusal: $err"
