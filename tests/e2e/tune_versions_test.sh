@@ -103,6 +103,14 @@ cps = json.load(open(sys.argv[1]))["tunedModel"]["checkpoints"]
 assert [c["checkpointId"] for c in cps] == ["2", "4", "6"], cps
 assert [c["model"].split("/")[-1] for c in cps] == [sys.argv[2] + "@2", sys.argv[2] + "@3", sys.argv[2] + "@4"], cps
 PY
+# OpenAI's checkpoint list names each kept checkpoint as a model a request can use.
+curl -sf "$url/v1/fine_tuning/jobs/ftjob-$job/checkpoints" > "$work/oc.json" || fail "OpenAI checkpoints"
+names=$(json_of "$work/oc.json" "' '.join(c['fine_tuned_model_checkpoint'] for c in d['data'])")
+[ "$names" = "vers-a@checkpoint-6 vers-a@checkpoint-4 vers-a@checkpoint-2" ] || fail "OpenAI checkpoint names: $names"
+curl -sf "$url/v1/chat/completions" -H 'content-type: application/json' \
+  -d '{"model": "vers-a@checkpoint-4", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}' > "$work/cc.json" \
+  || fail "chat completion from a checkpoint: $(cat "$work/cc.json")"
+[ "$(json_of "$work/cc.json" "d['object']")" = chat.completion ] || fail "chat completion: $(cat "$work/cc.json")"
 ep=$($loam endpoints create --display-name vers-ep --server "$url" --output json | $py -c "import json,sys; print(json.load(sys.stdin)['response']['name'].split('/')[-1])")
 $loam endpoints deploy "$ep" --model "$id@checkpoint-2" --server "$url" --output json > "$work/dep.json" \
   || fail "deploy a checkpoint version"
