@@ -3,6 +3,10 @@
 // step, forward + backward + AdamW, after one warm-up step.
 //   ./build/train_step_bench MODEL_DIR [--seq 512] [--steps 5] [--rank 8]
 //       [--precision exact|bf16] [--checkpointing] [--threads N] [--objective sft|dpo] [--lr 1e-4]
+//       [--denormals flush|keep]
+// --denormals flush (default) sets FTZ|DAZ on the kernel threads as the
+// training loop does (kernels/denormals.h); keep leaves subnormal arithmetic
+// on, to show what a saturated DPO loss costs without it.
 // --lr 0 keeps the adapter fixed (AdamW still runs): on random weights a few
 // DPO steps saturate the loss and the backward slows on denormal weights.
 // --objective dpo: a DPO step (train/preference_step.h, sigmoid, beta 0.1)
@@ -15,11 +19,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <string>
 
 #include "core/error.h"
 #include "core/system.h"
+#include "kernels/denormals.h"
 #include "kernels/matmul.h"
 #include "kernels/threading.h"
 #include "model/lora.h"
@@ -34,7 +40,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: train_step_bench MODEL_DIR [--seq N] [--steps N] [--rank R] [--precision exact|bf16] [--checkpointing] [--threads N]\n");
     return 2;
   }
-  std::string dir = argv[1], precision = "exact", objective = "sft";
+  std::string dir = argv[1], precision = "exact", objective = "sft", denormals = "flush";
   int seq = 512, steps = 5, rank = 8, threads = 0;
   float lr = 1e-4f;
   bool checkpointing = false;
@@ -49,6 +55,11 @@ int main(int argc, char** argv) {
     else if (a == "--checkpointing") checkpointing = true;
     else if (a == "--objective") objective = next();
     else if (a == "--lr") lr = std::stof(next());
+    else if (a == "--denormals") denormals = next();
+  }
+  if (denormals != "flush" && denormals != "keep") {
+    std::fprintf(stderr, "--denormals: expected flush or keep\n");
+    return 2;
   }
   try {
     Model m = model_load(dir);
@@ -85,6 +96,8 @@ int main(int argc, char** argv) {
     // policy saturates the loss, and weights near 1e-30 turn the backward
     // into denormal arithmetic, many times slower: not a step worth timing.)
     if (dpo) ref = preference_logps(m, &lora, pairs, {0}, ws);
+    std::optional<DenormalsFlush> flush;
+    if (denormals == "flush") flush.emplace();
     std::vector<double> times;
     double loss = 0;
     for (int s = 0; s <= steps; s++) {
@@ -106,9 +119,9 @@ int main(int argc, char** argv) {
     const double med = times[times.size() / 2];
     const int tokens = dpo ? 2 * seq : seq;
     std::printf("{\"objective\": \"%s\", \"tokens_per_s\": %.1f, \"step_s\": %.3f, \"peak_rss_bytes\": %lld, \"threads\": %d, "
-                "\"precision\": \"%s\", \"checkpointing\": %s, \"seq\": %d, \"rank\": %d, \"loss\": %.4f}\n",
+                "\"precision\": \"%s\", \"checkpointing\": %s, \"seq\": %d, \"rank\": %d, \"loss\": %.4f, \"denormals\": \"%s\"}\n",
                 objective.c_str(), tokens / med, med, static_cast<long long>(process_peak_rss()), kernels_threads(), precision.c_str(),
-                checkpointing ? "true" : "false", seq, rank, loss);
+                checkpointing ? "true" : "false", seq, rank, loss, denormals.c_str());
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -24,6 +24,7 @@ class LocalControl final : public ControlClient {
   json model_upload(const json& b) override { return api_model_upload(ctx_, scope_, b); }
   json model_patch(const std::string& n, const json& b) override { return api_model_patch(ctx_, scope_, n, b); }
   json model_delete(const std::string& n, bool f) override { return api_model_delete(ctx_, scope_, n, f); }
+  json model_versions(const std::string& n) override { return api_model_versions(ctx_, scope_, n, {}); }
   json jobs_list(const ListParams& p) override { return api_tuning_list(ctx_, scope_, p); }
   json job_get(const std::string& id) override { return api_tuning_get(ctx_, scope_, id); }
   json job_create(const json& b) override { return api_tuning_create(ctx_, scope_, b); }
@@ -65,6 +66,7 @@ class RemoteControl final : public ControlClient {
   json model_get(const std::string& n) override { return call("GET", model_path(n), nullptr); }
   json model_upload(const json& b) override { return call("POST", base_ + "/models:upload", &b); }
   json model_patch(const std::string& n, const json& b) override { return call("PATCH", model_path(n), &b); }
+  json model_versions(const std::string& n) override { return call("GET", model_path(n) + ":listVersions", nullptr); }
   json model_delete(const std::string& n, bool f) override {
     return call("DELETE", model_path(n) + (f ? "?force=true" : ""), nullptr);
   }

@@ -28,6 +28,7 @@ class ControlClient {
   virtual nlohmann::json model_upload(const nlohmann::json& body) = 0;
   virtual nlohmann::json model_patch(const std::string& name, const nlohmann::json& body) = 0;
   virtual nlohmann::json model_delete(const std::string& name, bool force) = 0;
+  virtual nlohmann::json model_versions(const std::string& name) = 0;  // every version, oldest first
   virtual nlohmann::json jobs_list(const ListParams& p) = 0;
   virtual nlohmann::json job_get(const std::string& id) = 0;
   virtual nlohmann::json job_create(const nlohmann::json& body) = 0;

@@ -23,6 +23,9 @@
 #include "model/lora.h"
 #include "model/model.h"
 #include "model/transformer.h"
+#include "registry/data_dir.h"
+#include "registry/model_ref.h"
+#include "registry/store.h"
 #include "tokenizer/model_text.h"
 
 namespace loam::cli {
@@ -133,6 +136,7 @@ void run_chat_template(const ChatTemplateOptions& o) {
 // ---------------------------------------------------------------- generate
 struct GenerateOptions {
   std::string model, prompt, system, adapter;
+  std::string data_dir;         // the registry --model may name a model of
   std::string input;            // JSONL of prompts, generated as one batch
   std::string output = "text";  // text or json
   bool chat = false;
@@ -234,9 +238,34 @@ std::vector<GenerateResult> generate_batch(const GenerateOptions& o, const Model
   return results;
 }
 
-void run_generate(const GenerateOptions& o) {
+// --model names a registered model when no such file exists: an id, display
+// name or resource name, with @version or @alias (a tuning job's checkpoint:
+// NAME@checkpoint-<step>). A tuned model is its base plus its adapter.
+void model_from_registry(GenerateOptions& o) {
+  std::error_code ec;
+  if (std::filesystem::exists(o.model, ec)) return;
+  const std::string dir = data_dir_resolve(o.data_dir);
+  if (!std::filesystem::exists(dir + "/registry.db", ec))
+    throw Error(ErrorKind::NotFound, "--model", o.model + " is neither a model directory or .gguf file nor a registered model (no registry in " + dir + ")");
+  std::unique_ptr<Store> store = store_open(dir);
+  const ModelRecord m = model_resolve(*store, o.model, "--model");
+  model_artifact_check(m, "--model");
+  if (m.kind != "tuned") {
+    o.model = m.artifact_path;
+    return;
+  }
+  if (!o.adapter.empty())
+    throw Error("--adapter", "--model " + o.model + " is a tuned model, which brings its own adapter");
+  auto base = store->model_get(m.base_model_id, m.base_version_id);
+  if (!base) throw Error(ErrorKind::FailedPrecondition, "--model", "the base model of " + m.id + " (" + m.base_model_id + ") is no longer registered");
+  o.model = base->artifact_path;
+  o.adapter = m.artifact_path;
+}
+
+void run_generate(GenerateOptions o) {
   if (o.output != "text" && o.output != "json") throw Error("--output", "expected text or json");
   if (o.input.empty() == o.prompt.empty()) throw Error("generate", "give exactly one of --prompt and --input");
+  model_from_registry(o);
   Model m = model_load(o.model);
   m.compute.threads = o.threads;
   ModelText t = model_text_load(o.model);
@@ -335,7 +364,8 @@ void register_engine_commands(CLI::App& app) {
 
   static GenerateOptions gen;
   c = app.add_subcommand("generate", "Generate text, streaming tokens as they come (--input: many prompts, batched)");
-  c->add_option("--model", gen.model, "Model directory or .gguf file")->required();
+  c->add_option("--model", gen.model, "Model directory or .gguf file, or a registered model (NAME[@VERSION|@ALIAS])")->required();
+  c->add_option("--data-dir", gen.data_dir, "Registry a registered --model is in (env LOAM_DATA_DIR, default ~/.loam)");
   auto* prompt = c->add_option("--prompt", gen.prompt, "Prompt text");
   auto* gen_input = c->add_option("--input", gen.input,
                                   "JSONL of prompts: {\"prompt\": ...} or {\"messages\": [...]}, optional max_tokens, temperature, seed");

@@ -130,6 +130,7 @@ std::optional<ModelRecord> registered_system(Store& store, const SystemSpec& s) 
 // model is its base plus its adapter, another model its checkpoint.
 SystemSpec system_of_registered(Store& store, const std::string& ref, const std::string& field) {
   ModelRecord m = model_resolve(store, ref, field);
+  model_artifact_check(m, field);
   if (m.kind != "tuned") return {m.display_name, m.artifact_path, ""};
   auto base = store.model_get(m.base_model_id, m.base_version_id);
   if (!base) throw Error(field, "the base model of " + m.id + " (" + m.base_model_id + ") is no longer registered");

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -170,6 +171,22 @@ void register_models(CLI::App& app) {
   get->add_option("NAME", f.name)->required();
   get->callback([] { print_model_detail(control_client_open(f.o)->model_get(f.name), f.o.output); });
 
+  auto* versions = models->add_subcommand("versions", "A model's versions (a tuned model: the exported adapter, then each checkpoint kept)");
+  add_control_options(versions, f.o);
+  versions->add_option("NAME", f.name)->required();
+  versions->callback([] {
+    json r = control_client_open(f.o)->model_versions(f.name);
+    if (f.o.output == "json") return (void)std::printf("%s\n", r.dump(2).c_str());
+    std::printf("%-4s %-24s %-10s %-19s %s\n", "VER", "ALIASES", "SIZE", "CREATED", "ARTIFACT");
+    for (const auto& m : r["models"]) {
+      std::string aliases;
+      for (const auto& a : m.value("versionAliases", json::array())) aliases += (aliases.empty() ? "" : ",") + a.get<std::string>();
+      std::printf("%-4s %-24s %-10s %-19s %s\n", m.value("versionId", "").c_str(), aliases.c_str(),
+                  human_bytes(std::stoll(m["metadata"].value("sizeBytes", "0"))).c_str(),
+                  short_time(m.value("versionCreateTime", json())).c_str(), m.value("artifactUri", "").c_str());
+    }
+  });
+
   auto import_body = [] {
     json m = {{"artifactUri", f.path}};
     if (!f.display_name.empty()) m["displayName"] = f.display_name;
@@ -311,12 +328,35 @@ void register_jobs(CLI::App& app) {
   metrics->callback([] {
     json r = control_client_open(f.o)->job_metrics(f.id);
     if (f.o.output == "json") return (void)std::printf("%s\n", r.dump(2).c_str());
-    std::printf("%6s %8s %10s %8s %10s %10s %10s\n", "STEP", "EPOCH", "LOSS", "ACC", "LR", "TOK/S", "VAL LOSS");
-    for (const auto& m : r["metrics"])
-      std::printf("%6lld %8.3f %10.4f %8.3f %10.2e %10.0f %10s\n", m["step"].get<long long>(), m["epoch"].get<double>(),
+    // The objective's own figures (preference tuning: rewards and log-probs) as
+    // further columns, the step's then the validation pass's ("val " + name).
+    std::vector<std::pair<std::string, std::string>> named;  // (object, name)
+    for (const char* group : {"objectiveMetrics", "validationObjectiveMetrics"})
+      for (const auto& m : r["metrics"]) {
+        const json values = m.value(group, json::object());
+        for (const auto& [name, v] : values.items())
+          if (std::find(named.begin(), named.end(), std::make_pair(std::string(group), name)) == named.end())
+            named.emplace_back(group, name);
+      }
+    auto header = [](const std::pair<std::string, std::string>& n) {
+      return (n.first == "validationObjectiveMetrics" ? "val " : "") + n.second;
+    };
+    std::printf("%6s %8s %10s %8s %10s %10s %10s", "STEP", "EPOCH", "LOSS", "ACC", "LR", "TOK/S", "VAL LOSS");
+    for (const auto& n : named) std::printf(" %*s", static_cast<int>(std::max<size_t>(10, header(n).size())), header(n).c_str());
+    std::printf("\n");
+    for (const auto& m : r["metrics"]) {
+      std::printf("%6lld %8.3f %10.4f %8.3f %10.2e %10.0f %10s", m["step"].get<long long>(), m["epoch"].get<double>(),
                   m["loss"].get<double>(), m["tokenAccuracy"].get<double>(), m["learningRate"].get<double>(),
                   m["tokensPerSecond"].get<double>(),
                   m.contains("validationLoss") ? std::to_string(m["validationLoss"].get<double>()).substr(0, 8).c_str() : "");
+      for (const auto& n : named) {
+        const json group = m.value(n.first, json::object());
+        char cell[32] = "";
+        if (group.contains(n.second)) std::snprintf(cell, sizeof cell, "%.4f", group[n.second].get<double>());
+        std::printf(" %*s", static_cast<int>(std::max<size_t>(10, header(n).size())), cell);
+      }
+      std::printf("\n");
+    }
   });
 }
 

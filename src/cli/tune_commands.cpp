@@ -481,8 +481,32 @@ int run_tune_sft(SftConfig cfg, const TuneTarget& t, std::optional<PreferenceOpt
   return 128 + sig;
 }
 
+// --server carries what the REST request has fields for; any other trainer
+// flag given is refused by name rather than dropped.
+void server_flags_check(const SftArgs& a) {
+  static const char* const sent[] = {"--source-model", "--train", "--validation", "--tuned-model-display-name",
+                                     "--adapter-size", "--epochs", "--learning-rate", "--learning-rate-multiplier",
+                                     "--batch-size", "--init-adapter"};  // --init-adapter: refused with its own reason
+  const auto& flags = sft_flags();
+  for (size_t i = 0; i < flags.size(); i++) {
+    const bool given = flags[i].is_switch ? a.switches[i] > 0 : !a.values[i].empty();
+    if (!given || std::any_of(std::begin(sent), std::end(sent), [&](const char* f) { return flags[i].flag == std::string(f); }))
+      continue;
+    throw Error(flags[i].flag, "is not sent to a server: a tuning job's request carries the data, --epochs, "
+                               "--adapter-size, --learning-rate(-multiplier) and --batch-size (and the preference "
+                               "and --evaluate settings)",
+                "leave it out to take the server's default, or run without --server");
+  }
+}
+
 // --server: the same tuning job submitted to a loam server, then followed.
-void submit_tune_sft(const SftConfig& cfg, const TuneTarget& t) {
+// `preference`: a preference job (preferenceOptimizationSpec with Loam's
+// loss settings); `tuned_model`: --tuned-model, sent as preTunedModel (its
+// adapter starts the policy; NAME@checkpoint-<step> starts from a checkpoint).
+// What names a path on this machine only (--init-adapter, --reference DIR,
+// --reference-cache) is refused: the server reads its own files.
+void submit_tune_sft(const SftConfig& cfg, const TuneTarget& t, const std::optional<PreferenceOptions>& preference = std::nullopt,
+                     const std::string& tuned_model = "") {
   auto abs_uri = [](const std::string& u) {
     return u.empty() || u.find("://") != std::string::npos ? u : std::filesystem::absolute(u).string();
   };
@@ -490,11 +514,36 @@ void submit_tune_sft(const SftConfig& cfg, const TuneTarget& t) {
                        {"batchSize", cfg.hyperparameters.batch_size}};
   if (cfg.hyperparameters.epochs) hp["epochCount"] = *cfg.hyperparameters.epochs;
   if (cfg.hyperparameters.learning_rate) hp["learningRate"] = *cfg.hyperparameters.learning_rate;
+  if (!cfg.job.init_adapter.empty())
+    throw Error("--init-adapter", "names a directory on this machine, which a server does not read",
+                "register the adapter's model on the server and pass --tuned-model NAME, or run without --server");
+  if (preference) {
+    const PreferenceOptions& p = *preference;
+    if (!p.reference.empty() && p.reference != "base" && p.reference != "init")
+      throw Error("--reference", "an adapter directory is not sent to a server", "use base or init, or run without --server");
+    if (!p.cache_dir.empty()) throw Error("--reference-cache", "is the server's to choose", "run without --server");
+    hp["beta"] = p.loss.beta;
+    hp["loss"] = preference_loss_name(p.loss.type);
+    hp["labelSmoothing"] = p.loss.label_smoothing;
+    hp["sftWeight"] = p.loss.sft_weight;
+    hp["simpoGamma"] = p.loss.simpo_gamma;
+    if (!p.reference.empty()) hp["reference"] = p.reference;
+  }
   nlohmann::json spec = {{"trainingDatasetUri", abs_uri(cfg.job.train)}, {"hyperParameters", hp}};
   if (!cfg.job.validation.empty()) spec["validationDatasetUri"] = abs_uri(cfg.job.validation);
-  const bool is_path = std::filesystem::exists(cfg.job.source_model);
-  nlohmann::json body = {{"baseModel", is_path ? abs_uri(cfg.job.source_model) : cfg.job.source_model},
-                         {"supervisedTuningSpec", spec}};
+  if (!t.evaluate.empty()) {
+    spec["evaluationConfig"] = {{"datasetUri", abs_uri(t.evaluate)}, {"maxOutputTokens", t.evaluate_max_tokens}};
+    if (!t.evaluate_metric.empty()) spec["evaluationConfig"]["metric"] = t.evaluate_metric;
+  } else if (!t.evaluate_metric.empty()) {
+    throw Error("--evaluate-metric", "needs --evaluate TEST_FILE");
+  }
+  nlohmann::json body = {{preference ? "preferenceOptimizationSpec" : "supervisedTuningSpec", spec}};
+  if (!cfg.job.source_model.empty()) {
+    const bool is_path = std::filesystem::exists(cfg.job.source_model);
+    body["baseModel"] = is_path ? abs_uri(cfg.job.source_model) : cfg.job.source_model;
+  }
+  if (!tuned_model.empty()) body["preTunedModel"] = {{"tunedModelName", tuned_model}};
+  if (!body.contains("baseModel") && tuned_model.empty()) throw Error("--source-model", "is required");
   if (!cfg.job.display_name.empty()) body["tunedModelDisplayName"] = cfg.job.display_name;
   auto c = control_client_open({"", t.server, t.api_key, "json"});
   nlohmann::json job = c->job_create(body);
@@ -626,9 +675,11 @@ void register_tune_preference(CLI::App* tune) {
       if (c.job.train.empty()) throw Error("--train", "is required");
       if (target.server.empty())
         if (const char* e = std::getenv("LOAM_SERVER"); e && *e) target.server = e;
-      if (!target.server.empty())
-        throw Error("--server", "tune preference runs locally for now",
-                    "submit preference jobs through the REST API (preferenceOptimizationSpec) or run without --server");
+      if (!target.server.empty()) {
+        server_flags_check(args);
+        submit_tune_sft(c, target, p, tuned_model);
+        return;
+      }
       exit_on_interrupt(run_tune_sft(c, target, p, tuned_model));
     } catch (const Error& e) {
       throw error_with_flags(e);
@@ -655,7 +706,7 @@ void register_tune_commands(CLI::App& app) {
       if (target.server.empty())
         if (const char* e = std::getenv("LOAM_SERVER"); e && *e) target.server = e;
       if (!target.server.empty()) {
-        if (!target.evaluate.empty()) throw Error("--evaluate", "is not sent to a server yet", "run without --server");
+        server_flags_check(args);
         submit_tune_sft(c, target);
         return;
       }

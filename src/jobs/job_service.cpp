@@ -81,6 +81,7 @@ JobRecord job_create(Store& store, const PathPolicy& paths, const TuningJobReque
     ModelRecord tuned = model_resolve(store, req.pre_tuned_model, "preTunedModel.tunedModelName");
     if (tuned.kind != "tuned")
       throw error_invalid("preTunedModel.tunedModelName", "model " + tuned.id + " is not a tuned model");
+    model_artifact_check(tuned, "preTunedModel.tunedModelName");
     auto b = store.model_get(tuned.base_model_id, tuned.base_version_id);
     if (!b) throw error_precondition("preTunedModel.tunedModelName", "the base of model " + tuned.id + " is gone");
     base = *b;

@@ -29,6 +29,21 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+// The adapter files of m.artifact_path, their size and the content digest.
+void adapter_files_record(ModelRecord& m) {
+  m.files.clear();
+  m.size_bytes = 0;
+  for (const char* f : {"adapter_config.json", "adapter_model.safetensors"}) {
+    const std::string p = m.artifact_path + "/" + f;
+    if (!fs::exists(p)) continue;
+    m.files.push_back({f, static_cast<int64_t>(fs::file_size(p)), sha256_file(p)});
+    m.size_bytes += m.files.back().size;
+  }
+  std::string listing;
+  for (const auto& f : m.files) listing += f.path + '\0' + f.sha256 + '\n';
+  m.content_digest = sha256_string("adapter\n" + listing);
+}
+
 ModelRecord tuned_model_record(Store& store, const JobRecord& job, const ModelRecord& base, const SftConfig& cfg,
                                const SftResult& r, const std::optional<PreferenceOptions>& pref) {
   const TuningSpec spec = tuning_spec_from_json(job.spec);
@@ -41,15 +56,7 @@ ModelRecord tuned_model_record(Store& store, const JobRecord& job, const ModelRe
   m.source_uri = "tuningJobs/" + job.id;
   m.artifact_path = fs::absolute(r.output_dir).string();
   m.architecture = base.architecture;
-  for (const char* f : {"adapter_config.json", "adapter_model.safetensors"}) {
-    const std::string p = m.artifact_path + "/" + f;
-    if (!fs::exists(p)) continue;
-    m.files.push_back({f, static_cast<int64_t>(fs::file_size(p)), sha256_file(p)});
-    m.size_bytes += m.files.back().size;
-  }
-  std::string listing;
-  for (const auto& f : m.files) listing += f.path + '\0' + f.sha256 + '\n';
-  m.content_digest = sha256_string("adapter\n" + listing);
+  adapter_files_record(m);
   json format = json::object();
   if (fs::exists(m.artifact_path + "/training_format.json")) format = json_read_file(m.artifact_path + "/training_format.json");
   m.chat_template = format.value("chat_template", "");
@@ -87,6 +94,29 @@ ModelRecord tuned_model_record(Store& store, const JobRecord& job, const ModelRe
   }
   m.create_time = m.update_time = time_now_rfc3339();
   return m;
+}
+
+// Every checkpoint of the job still on disk as a further version of the
+// tuned model (the exported adapter is the default version): alias
+// "checkpoint-<step>", its own adapter directory, the lineage of the job plus
+// which checkpoint it is. A checkpoint pruned during the run (save_total_limit)
+// gets no version.
+std::vector<ModelRecord> checkpoint_versions(Store& store, const std::string& job_id, const ModelRecord& tuned) {
+  std::vector<ModelRecord> out;
+  int version = tuned.version_id;
+  for (const CheckpointRecord& c : store.checkpoints(job_id)) {
+    if (!fs::exists(c.path + "/adapter_model.safetensors")) continue;
+    ModelRecord v = tuned;
+    v.version_id = ++version;
+    v.artifact_path = c.path;
+    adapter_files_record(v);
+    v.aliases = {"checkpoint-" + std::to_string(c.step)};
+    v.lineage["checkpoint"] = {{"checkpointId", std::to_string(c.step)}, {"step", c.step}, {"epoch", c.epoch},
+                               {"metrics", c.metrics}};
+    v.lineage.erase("final_loss");
+    out.push_back(std::move(v));
+  }
+  return out;
 }
 
 // OUT/evaluations.jsonl: one line per scored checkpoint {"step", "metric",
@@ -239,8 +269,11 @@ SftJobOutcome sft_job_run(Store& store, const std::string& job_id, SftConfig cfg
   TrainCallbacks cb;
   cb.stop = stop;
   cb.on_step = [&](const TrainProgress& p) {
-    store.metric_put({job_id, p.step, time_now_rfc3339(), p.epoch_progress, p.loss, p.token_accuracy, p.learning_rate,
-                      p.tokens_per_s, p.val_loss, p.val_token_accuracy});
+    MetricPoint point{job_id, p.step, time_now_rfc3339(), p.epoch_progress, p.loss, p.token_accuracy, p.learning_rate,
+                      p.tokens_per_s, p.val_loss, p.val_token_accuracy};
+    point.metrics.insert(p.metrics.begin(), p.metrics.end());
+    if (p.val_loss) point.val_metrics.insert(p.val_metrics.begin(), p.val_metrics.end());
+    store.metric_put(point);
     last_epoch = p.epoch;
     last_loss = p.loss;
     if (p.val_loss) last_val = p.val_loss;
@@ -313,13 +346,16 @@ SftJobOutcome sft_job_run(Store& store, const std::string& job_id, SftConfig cfg
     j.state = job_state_name(*next);
     j.end_time = time_now_rfc3339();
     j.tuned_model_id = tuned.id;
-    if (store.job_update_with_model(j, before, tuned)) {
+    const std::vector<ModelRecord> versions = checkpoint_versions(store, job_id, tuned);
+    if (store.job_update_with_model(j, before, tuned, versions)) {
       for (const CheckpointScore& e : scored) {
         EvaluationRecord ev;
         ev.id = id_new();
         ev.display_name = "checkpoint " + std::to_string(e.step) + " on " + fs::path(spec.evaluate_uri).filename().string();
         ev.model_id = tuned.id;
-        ev.model_version_id = tuned.version_id;
+        ev.model_version_id = tuned.version_id;  // the checkpoint's own version when it has one
+        for (const ModelRecord& v : versions)
+          if (v.lineage["checkpoint"]["step"].get<int64_t>() == e.step) ev.model_version_id = v.version_id;
         ev.job_id = job_id;
         ev.checkpoint_id = std::to_string(e.step);
         ev.system = "checkpoint-" + std::to_string(e.step);
@@ -333,7 +369,9 @@ SftJobOutcome sft_job_run(Store& store, const std::string& job_id, SftConfig cfg
         ev.create_time = time_now_rfc3339();
         store.evaluation_insert(ev);
       }
-      store.event_append(job_id, "info", "succeeded: tuned model " + tuned.id + " (" + tuned.display_name + ")");
+      store.event_append(job_id, "info", "succeeded: tuned model " + tuned.id + " (" + tuned.display_name + ")" +
+                                             (versions.empty() ? "" : ", " + std::to_string(versions.size()) +
+                                                                          " checkpoint versions"));
       return SftJobOutcome::Succeeded;
     }
   }

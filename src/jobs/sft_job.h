@@ -7,7 +7,8 @@
 // trainer's resume is bit-exact), so a job restarted after a crash or a
 // pause finishes with the adapter an uninterrupted run writes. On success
 // the tuned model is registered and the job marked SUCCEEDED in one
-// transaction.
+// transaction: the exported adapter as version 1 (default), and each
+// checkpoint still on disk as a further version, alias "checkpoint-<step>".
 #pragma once
 
 #include <atomic>

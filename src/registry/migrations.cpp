@@ -131,6 +131,11 @@ CREATE TABLE IF NOT EXISTS endpoints (
   create_time TEXT NOT NULL,
   update_time TEXT NOT NULL);
 )sql",
+      // Named metrics of a job's step (an objective's own figures, e.g. DPO's
+      // rewards): {"train": {name: value}, "validation": {name: value}}.
+      R"sql(
+ALTER TABLE job_metrics ADD COLUMN named_json TEXT NOT NULL DEFAULT '{}';
+)sql",
   };
   return m;
 }

@@ -78,6 +78,19 @@ ModelRecord model_resolve(Store& store, const std::string& ref, const std::strin
   throw error_not_found(field, "no registered model or checkpoint named '" + ref + "'");
 }
 
+void model_artifact_check(const ModelRecord& m, const std::string& field) {
+  std::error_code ec;
+  const std::string need = m.kind == "tuned" ? m.artifact_path + "/adapter_model.safetensors" : m.artifact_path;
+  if (std::filesystem::exists(need, ec)) return;
+  std::string what = "model " + m.id + "@" + std::to_string(m.version_id);
+  if (m.lineage.contains("checkpoint"))
+    throw error_precondition(field, what + " is checkpoint " + m.lineage["checkpoint"].value("checkpointId", "") +
+                                        " of its tuning job, and " + m.artifact_path +
+                                        " is no longer on disk (pruned or removed); use another version "
+                                        "(`loam models versions " + m.id + "`)");
+  throw error_precondition(field, what + ": " + need + " is no longer on disk");
+}
+
 std::string model_resource_name(const ModelRecord& m, const std::string& project, const std::string& location) {
   return "projects/" + project + "/locations/" + location + "/models/" + m.id;
 }

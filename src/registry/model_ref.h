@@ -27,6 +27,12 @@ ModelRef model_ref_parse(const std::string& ref);
 ModelRecord model_resolve(Store& store, const std::string& ref, const std::string& field,
                           const std::function<std::string(const std::string&)>& path_of = nullptr);
 
+// Throws FailedPrecondition naming `field` when what a model version needs on
+// disk is gone: a tuned version's adapter (adapter_model.safetensors; a
+// checkpoint version whose directory was pruned or removed after the job
+// registered it) or an imported model's artifact.
+void model_artifact_check(const ModelRecord& m, const std::string& field);
+
 // "projects/{project}/locations/{location}/models/{id}" (project and
 // location as the caller was addressed; "local"/"local" otherwise).
 std::string model_resource_name(const ModelRecord& m, const std::string& project = "local",

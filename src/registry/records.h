@@ -86,6 +86,11 @@ struct MetricPoint {
   std::string time;
   double epoch = 0, loss = 0, token_accuracy = 0, learning_rate = 0, tokens_per_s = 0;
   std::optional<double> val_loss, val_token_accuracy;
+  // The objective's own figures by name (preference tuning: "rewards/chosen",
+  // "rewards/rejected", "rewards/margins", "rewards/accuracies",
+  // "logps/chosen", "logps/rejected"), of the step and of the validation
+  // pass that ran at it (empty when none).
+  std::map<std::string, double> metrics, val_metrics;
 };
 
 struct CheckpointRecord {

@@ -285,11 +285,25 @@ class SqliteStore final : public Store {
     return ok;
   }
 
-  bool job_update_with_model(const JobRecord& j, const std::string& expected_state, const ModelRecord& m) override {
+  bool job_update_with_model(const JobRecord& j, const std::string& expected_state, const ModelRecord& m,
+                             const std::vector<ModelRecord>& versions) override {
     std::lock_guard lock(mu_);
     SqliteTxn txn(db_);
     if (!update_job_locked(j, expected_state)) return false;
+    for (const ModelRecord& v : versions)
+      if (v.id != m.id || v.version_id <= m.version_id)
+        throw Error(ErrorKind::Internal, "model " + v.id + "@" + std::to_string(v.version_id),
+                    "a further version must share the model's id and follow its version");
     insert_model_locked(m);
+    for (const ModelRecord& v : versions) {
+      insert_model_locked(v, /*make_default=*/false);
+      for (const std::string& alias : v.aliases) {
+        if (alias == "default") continue;
+        SqliteStmt al(db_, "INSERT OR REPLACE INTO model_aliases (model_id, alias, version_id) VALUES (?, ?, ?)");
+        al.bind_all(v.id, alias, v.version_id);
+        al.run();
+      }
+    }
     txn.commit();
     return true;
   }
@@ -315,21 +329,29 @@ class SqliteStore final : public Store {
   void metric_put(const MetricPoint& p) override {
     std::lock_guard lock(mu_);
     SqliteStmt st(db_, "INSERT OR REPLACE INTO job_metrics (job_id, step, time, epoch, loss, token_accuracy, "
-                       "learning_rate, tokens_per_s, val_loss, val_token_accuracy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                       "learning_rate, tokens_per_s, val_loss, val_token_accuracy, named_json) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    json named = json::object();
+    if (!p.metrics.empty()) named["train"] = p.metrics;
+    if (!p.val_metrics.empty()) named["validation"] = p.val_metrics;
     st.bind_all(p.job_id, p.step, p.time, p.epoch, p.loss, p.token_accuracy, p.learning_rate, p.tokens_per_s,
-                p.val_loss, p.val_token_accuracy);
+                p.val_loss, p.val_token_accuracy, named.dump());
     st.run();
   }
 
   std::vector<MetricPoint> metrics(const std::string& job_id) override {
     std::lock_guard lock(mu_);
     SqliteStmt st(db_, "SELECT job_id, step, time, epoch, loss, token_accuracy, learning_rate, tokens_per_s, "
-                       "val_loss, val_token_accuracy FROM job_metrics WHERE job_id = ? ORDER BY step");
+                       "val_loss, val_token_accuracy, named_json FROM job_metrics WHERE job_id = ? ORDER BY step");
     st.bind_all(job_id);
     std::vector<MetricPoint> out;
-    while (st.step())
+    while (st.step()) {
       out.push_back({st.text(0), st.i64(1), st.text(2), st.f64(3), st.f64(4), st.f64(5), st.f64(6), st.f64(7),
                      st.opt_f64(8), st.opt_f64(9)});
+      const json named = json::parse(st.text(10));
+      out.back().metrics = named.value("train", std::map<std::string, double>{});
+      out.back().val_metrics = named.value("validation", std::map<std::string, double>{});
+    }
     return out;
   }
 
@@ -459,7 +481,7 @@ class SqliteStore final : public Store {
     return read_dataset(st);
   }
 
-  void insert_model_locked(const ModelRecord& m) {
+  void insert_model_locked(const ModelRecord& m, bool make_default = true) {
     {
       SqliteStmt chk(db_, "SELECT 1 FROM models WHERE id = ? AND version_id = ?");
       chk.bind_all(m.id, m.version_id);
@@ -472,6 +494,7 @@ class SqliteStore final : public Store {
                 labels_to_json(m.labels).dump(), m.base_model_id, m.base_version_id, m.job_id, m.lineage.dump(),
                 m.create_time, m.update_time);
     st.run();
+    if (!make_default) return;
     SqliteStmt al(db_, "INSERT OR REPLACE INTO model_aliases (model_id, alias, version_id) VALUES (?, 'default', ?)");
     al.bind_all(m.id, m.version_id);
     al.run();

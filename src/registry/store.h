@@ -48,13 +48,15 @@ class Store {
   // only if the stored state still equals expected_state, and says whether
   // it did (compare-and-set: two writers never both win a transition).
   // job_update_with_model does the same and inserts the tuned model in the
-  // same transaction.
+  // same transaction: m as its default version, then each of `versions`
+  // (same id, higher version ids) with the aliases it carries (a job's
+  // checkpoints, "checkpoint-<step>").
   virtual void job_insert(const JobRecord& j) = 0;
   virtual std::optional<JobRecord> job_get(const std::string& id) = 0;
   virtual std::vector<JobRecord> job_list() = 0;
   virtual bool job_update(const JobRecord& j, const std::string& expected_state) = 0;
   virtual bool job_update_with_model(const JobRecord& j, const std::string& expected_state,
-                                     const ModelRecord& m) = 0;
+                                     const ModelRecord& m, const std::vector<ModelRecord>& versions = {}) = 0;
 
   // What a job records while it runs. A metric point replaces the point of
   // the same step (a resumed run recomputes the same values).

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
+#include <set>
 
 #include "core/file_io.h"
 #include "registry/data_dir.h"
@@ -261,14 +262,26 @@ json openai_job_checkpoints(ControlContext& c, const std::string& id) {
   JobRecord j = job_get_or_throw(c.store, jid);
   json data = json::array();
   auto cps = c.store.checkpoints(jid);
+  // A checkpoint the finished job kept is a version of its tuned model: its
+  // name here is one a request can use as `model` ("NAME@checkpoint-<step>").
+  std::set<std::string> aliases;
+  std::string model_name;
+  if (!j.tuned_model_id.empty())
+    for (const ModelRecord& v : c.store.model_versions(j.tuned_model_id)) {
+      model_name = v.version_id == 1 ? v.display_name : model_name;
+      aliases.insert(v.aliases.begin(), v.aliases.end());
+    }
   for (auto it = cps.rbegin(); it != cps.rend(); ++it) {
+    const std::string alias = "checkpoint-" + std::to_string(it->step);
+    const std::string name = aliases.count(alias) ? model_name + "@" + alias
+                                                  : j.display_name + ":ckpt-step-" + std::to_string(it->step);
     json metrics = {{"step", it->step}};
     if (it->metrics.contains("loss")) metrics["train_loss"] = it->metrics["loss"];
     if (it->metrics.contains("val_loss")) metrics["valid_loss"] = it->metrics["val_loss"];
     data.push_back({{"object", "fine_tuning.job.checkpoint"},
                     {"id", "ftckpt-" + jid + "-" + std::to_string(it->step)},
                     {"created_at", unix_of(it->create_time)},
-                    {"fine_tuned_model_checkpoint", j.display_name + ":ckpt-step-" + std::to_string(it->step)},
+                    {"fine_tuned_model_checkpoint", name},
                     {"step_number", it->step},
                     {"metrics", metrics},
                     {"fine_tuning_job_id", "ftjob-" + jid}});

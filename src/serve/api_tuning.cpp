@@ -6,6 +6,7 @@
 #include "registry/model_ref.h"
 #include "serve/control_api.h"
 #include "serve/request_fields.h"
+#include "train/preference_loss.h"
 
 namespace loam {
 
@@ -15,6 +16,40 @@ namespace {
 
 void notify(ControlContext& c) {
   if (c.on_job_change) c.on_job_change();
+}
+
+// Loam's further preference settings beside beta (what `loam tune
+// preference` flags set): loss (sigmoid, ipo, hinge, robust, simpo, orpo),
+// labelSmoothing, sftWeight, simpoGamma, reference ("base" or "init"; an
+// adapter directory is a path on the server, not taken here). Checked when
+// the job is created (jobs/job_service.h).
+void preference_extras_parse(const json& hp, const std::string& path, json& pref) {
+  if (auto v = field_string(hp, "loss", path)) pref["loss"] = preference_loss_name(preference_loss_parse(*v, path + ".loss"));
+  if (auto v = field_number(hp, "labelSmoothing", path)) {
+    if (!(*v >= 0 && *v < 0.5)) throw error_invalid(path + ".labelSmoothing", "must be in [0, 0.5)");
+    pref["label_smoothing"] = *v;
+  }
+  if (auto v = field_number(hp, "sftWeight", path)) {
+    if (!(*v >= 0)) throw error_invalid(path + ".sftWeight", "must be >= 0");
+    pref["sft_weight"] = *v;
+  }
+  if (auto v = field_number(hp, "simpoGamma", path)) pref["simpo_gamma"] = *v;
+  if (auto v = field_string(hp, "reference", path)) {
+    if (*v != "base" && *v != "init") throw error_invalid(path + ".reference", "must be base or init");
+    pref["reference"] = *v;
+  }
+}
+
+// evaluationConfig: every checkpoint scored on a test file as `loam eval`
+// scores (as `tune sft --evaluate`), the best by `metric` exported.
+// Loam's fields: datasetUri (required), metric (eval/checkpoint_eval.h
+// names; default by task), maxOutputTokens (default 128).
+void evaluation_config_parse(const json& ev, const std::string& path, TuningSpec& s) {
+  fields_allow(ev, {"datasetUri", "metric", "maxOutputTokens"}, path);
+  s.evaluate_uri = field_string(ev, "datasetUri", path).value_or("");
+  if (s.evaluate_uri.empty()) throw error_invalid(path + ".datasetUri", "is required (the test data to score checkpoints on)");
+  s.evaluate_metric = field_string(ev, "metric", path).value_or("");
+  if (auto v = field_int(ev, "maxOutputTokens", path)) s.evaluate_max_tokens = static_cast<int>(std::clamp<int64_t>(*v, -1, 1 << 20));
 }
 
 TuningJobRequest parse_create(const json& body) {
@@ -58,13 +93,15 @@ TuningJobRequest parse_create(const json& body) {
   if (const json* hp = field_object(*st, "hyperParameters", sp)) {
     const std::string hpp = sp + ".hyperParameters";
     if (pref)
-      fields_allow(*hp, {"epochCount", "adapterSize", "learningRateMultiplier", "learningRate", "batchSize", "beta"}, hpp);
+      fields_allow(*hp, {"epochCount", "adapterSize", "learningRateMultiplier", "learningRate", "batchSize", "beta",
+                         "loss", "labelSmoothing", "sftWeight", "simpoGamma", "reference"}, hpp);
     else
       fields_allow(*hp, {"epochCount", "adapterSize", "learningRateMultiplier", "learningRate", "batchSize"}, hpp);
     if (auto v = field_number(*hp, "beta", hpp); v && pref) {
       if (!(*v > 0)) throw error_invalid(hpp + ".beta", "must be > 0");
       s.extra["preference"]["beta"] = *v;
     }
+    if (pref) preference_extras_parse(*hp, hpp, s.extra["preference"]);
     if (auto v = field_int(*hp, "epochCount", hpp)) s.epochs = static_cast<int>(std::clamp<int64_t>(*v, -1, 100000));
     if (hp->contains("adapterSize") && !(*hp)["adapterSize"].is_null())
       s.adapter_size = adapter_size_parse((*hp)["adapterSize"], hpp + ".adapterSize");
@@ -73,8 +110,17 @@ TuningJobRequest parse_create(const json& body) {
     if (auto v = field_int(*hp, "batchSize", hpp)) s.batch_size = static_cast<int>(std::clamp<int64_t>(*v, -1, 100000));
     if (s.epochs < 1 && hp->contains("epochCount")) throw error_invalid(hpp + ".epochCount", "must be at least 1");
   }
+  if (const json* ev = field_object(*st, "evaluationConfig", sp)) evaluation_config_parse(*ev, sp + ".evaluationConfig", s);
   s.extra["base_model_ref"] = r.base_model.empty() ? r.pre_tuned_model : r.base_model;
   return r;
+}
+
+// The job spec's evaluate_* fields as the request named them.
+std::string evaluation_field_of(const std::string& where) {
+  if (where == "evaluate") return "evaluationConfig.datasetUri";
+  if (where == "evaluate_metric") return "evaluationConfig.metric";
+  if (where == "evaluate_max_tokens") return "evaluationConfig.maxOutputTokens";
+  return where;
 }
 
 }  // namespace
@@ -86,7 +132,15 @@ std::string tuning_job_id_of(const std::string& name) {
 }
 
 json api_tuning_create(ControlContext& c, const ApiScope& s, const json& body) {
-  return api_tuning_create_request(c, s, parse_create(body));
+  TuningJobRequest r = parse_create(body);
+  const std::string spec = body.contains("preferenceOptimizationSpec") ? "preferenceOptimizationSpec" : "supervisedTuningSpec";
+  try {
+    return api_tuning_create_request(c, s, std::move(r));
+  } catch (const Error& e) {  // the job's evaluate_* fields as this request named them
+    const std::string field = evaluation_field_of(e.where());
+    if (field == e.where()) throw;
+    throw Error(e.kind(), spec + "." + field, e.message(), e.hint());
+  }
 }
 
 json api_tuning_create_request(ControlContext& c, const ApiScope& s, TuningJobRequest r) {

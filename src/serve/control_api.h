@@ -36,6 +36,10 @@ nlohmann::json api_model_upload(ControlContext& c, const ApiScope& s, const nloh
 nlohmann::json api_model_patch(ControlContext& c, const ApiScope& s, const std::string& name, const nlohmann::json& body);
 nlohmann::json api_model_delete(ControlContext& c, const ApiScope& s, const std::string& name, bool force);
 
+// A model's versions, oldest first: {"models": [Model...], "nextPageToken"}
+// (list filter, order and pages as models list).
+nlohmann::json api_model_versions(ControlContext& c, const ApiScope& s, const std::string& name, const ListParams& p);
+
 // A model's evaluations, every version: {"modelEvaluations": [ModelEvaluation...]}.
 nlohmann::json api_model_evaluations(ControlContext& c, const ApiScope& s, const std::string& model);
 

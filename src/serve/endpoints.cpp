@@ -80,6 +80,7 @@ void replicas_read(const json& dm, const std::string& path, DeployedModelRecord&
 
 // A tuned model must fit its base: adapter shapes, chat template, eos ids.
 void deploy_check(ControlContext& c, const ModelRecord& m) {
+  model_artifact_check(m, "model " + m.id + "@" + std::to_string(m.version_id));
   if (m.kind != "tuned") {
     if (c.engine) c.engine->base(m.artifact_path);
     return;

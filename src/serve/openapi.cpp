@@ -31,6 +31,7 @@ const Op kManagedOps[] = {
     {"get", "/projects/{project}/locations/{location}/models/{model}", "Get a model (id, name, @version or @alias)"},
     {"patch", "/projects/{project}/locations/{location}/models/{model}", "Change display name, description, labels"},
     {"delete", "/projects/{project}/locations/{location}/models/{model}", "Delete a model (force=true while used)"},
+    {"get", "/projects/{project}/locations/{location}/models/{model}:listVersions", "A model's versions (a tuned model: the exported adapter, then each checkpoint kept)"},
     {"get", "/projects/{project}/locations/{location}/models/{model}/evaluations", "A model's evaluations (ModelEvaluation), every version"},
     {"post", "/projects/{project}/locations/{location}/endpoints", "Create an endpoint"},
     {"get", "/projects/{project}/locations/{location}/endpoints", "List endpoints"},

@@ -1,5 +1,7 @@
 #include "serve/rest_shapes.h"
 
+#include <map>
+
 #include "jobs/tuning_spec.h"
 #include "registry/errors.h"
 
@@ -81,7 +83,20 @@ json tuning_job_to_rest(Store& store, const JobRecord& j, const ApiScope& scope)
               {"exportLastCheckpointOnly", s.export_last_checkpoint_only}};
   if (!s.validation_uri.empty()) sts["validationDatasetUri"] = s.validation_uri;
   const bool preference = s.extra.contains("preference");
-  if (preference) sts["hyperParameters"]["beta"] = s.extra["preference"].value("beta", 0.1);
+  if (preference) {
+    const json& pref = s.extra["preference"];
+    json& php = sts["hyperParameters"];
+    php["beta"] = pref.value("beta", 0.1);
+    php["loss"] = pref.value("loss", "sigmoid");
+    if (pref.contains("label_smoothing")) php["labelSmoothing"] = pref["label_smoothing"];
+    if (pref.contains("sft_weight")) php["sftWeight"] = pref["sft_weight"];
+    if (pref.contains("simpo_gamma")) php["simpoGamma"] = pref["simpo_gamma"];
+    if (pref.contains("reference") && !pref["reference"].get<std::string>().empty()) php["reference"] = pref["reference"];
+  }
+  if (!s.evaluate_uri.empty()) {
+    sts["evaluationConfig"] = {{"datasetUri", s.evaluate_uri}, {"maxOutputTokens", s.evaluate_max_tokens}};
+    if (!s.evaluate_metric.empty()) sts["evaluationConfig"]["metric"] = s.evaluate_metric;
+  }
   json r = {{"name", scope.prefix() + "/tuningJobs/" + j.id},
             {"baseModel", s.extra.value("base_model_ref", j.base_model)},
             {preference ? "preferenceOptimizationSpec" : "supervisedTuningSpec", sts},
@@ -100,10 +115,20 @@ json tuning_job_to_rest(Store& store, const JobRecord& j, const ApiScope& scope)
   if (!j.end_time.empty()) r["endTime"] = j.end_time;
   if (!j.error_message.empty())
     r["error"] = {{"code", http_code_of_status(j.error_code)}, {"message", j.error_message}};
+  // Each checkpoint the finished job kept is a version of its tuned model
+  // (alias checkpoint-<step>): "model" names it as models/{id}@{version}.
+  std::map<std::string, int> version_of;  // alias -> version
+  if (!j.tuned_model_id.empty())
+    for (const ModelRecord& v : store.model_versions(j.tuned_model_id))
+      for (const std::string& a : v.aliases) version_of[a] = v.version_id;
   json cps = json::array();
-  for (const auto& c : store.checkpoints(j.id))
-    cps.push_back({{"checkpointId", std::to_string(c.step)}, {"epoch", std::to_string(c.epoch)},
-                   {"step", std::to_string(c.step)}});
+  for (const auto& c : store.checkpoints(j.id)) {
+    json cp = {{"checkpointId", std::to_string(c.step)}, {"epoch", std::to_string(c.epoch)},
+               {"step", std::to_string(c.step)}};
+    if (auto it = version_of.find("checkpoint-" + std::to_string(c.step)); it != version_of.end())
+      cp["model"] = scope.prefix() + "/models/" + j.tuned_model_id + "@" + std::to_string(it->second);
+    cps.push_back(cp);
+  }
   if (!j.tuned_model_id.empty() || !cps.empty()) {
     json tm = {{"checkpoints", cps}};
     if (!j.tuned_model_id.empty()) tm["model"] = scope.prefix() + "/models/" + j.tuned_model_id;
@@ -161,6 +186,9 @@ json metric_to_rest(const MetricPoint& p) {
             {"tokensPerSecond", p.tokens_per_s}};
   if (p.val_loss) r["validationLoss"] = *p.val_loss;
   if (p.val_token_accuracy) r["validationTokenAccuracy"] = *p.val_token_accuracy;
+  // The objective's own figures by name (preference tuning's rewards and log-probs).
+  if (!p.metrics.empty()) r["objectiveMetrics"] = p.metrics;
+  if (!p.val_metrics.empty()) r["validationObjectiveMetrics"] = p.val_metrics;
   return r;
 }
 

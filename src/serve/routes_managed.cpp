@@ -86,6 +86,7 @@ void routes_managed_add(Router& r, ControlContext& c) {
 }
 
 void routes_all_add(Router& r, ControlContext& c) {
+  routes_model_versions_add(r, c);  // before models/{model}, whose last segment would take "{model}:listVersions"
   routes_managed_add(r, c);
   routes_evaluations_add(r, c);
   routes_openai_add(r, c);

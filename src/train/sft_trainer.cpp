@@ -13,6 +13,7 @@
 #include "core/file_io.h"
 #include "core/system.h"
 #include "core/uri.h"
+#include "kernels/denormals.h"
 #include "kernels/threading.h"
 #include "model/lora.h"
 #include "model/transformer_train.h"
@@ -263,6 +264,7 @@ SftResult train_loop(const Model& m, const TrainObjective& objective, const SftP
                      LoraAdapter& lora, AdamWState& opt, TrainState& st,
                      const std::vector<const TrainCallbacks*>& sinks, const std::atomic<bool>* stop) {
   using clock = std::chrono::steady_clock;
+  const DenormalsFlush flush;  // FTZ|DAZ here and on the kernel threads (kernels/denormals.h)
   const SftHyperparameters& h = cfg.hyperparameters;
   const EvalStrategy eval_strategy = sft_eval_strategy(cfg);
   auto log = [&](const std::string& s) {

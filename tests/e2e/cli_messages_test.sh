@@ -19,7 +19,9 @@ grep -qF "loam data validate FILE --task sft" "$work/err" || fail "hint: $(cat "
 grep -qF "loam tune preference" "$work/err" || fail "hint names no preference command: $(cat "$work/err")"
 # ... and the commands the hint names run.
 $loam data validate "$src/tests/data/datasets/good_chat.jsonl" --task sft >/dev/null
-$loam tune preference --help | grep -q -- "--beta" || fail "tune preference --help"
+# (into a file: `grep -q` closing the pipe early would fail the command under pipefail)
+$loam tune preference --help > "$work/help" || fail "tune preference --help"
+grep -q -- "--beta" "$work/help" || fail "tune preference --help names no --beta"
 
 # base_model_name_or_path: the absolute model directory, though typed relative.
 (cd "$work" && $loam tune sft --source-model ./m/ --train "$src/tests/data/datasets/good_chat.jsonl" --output run \

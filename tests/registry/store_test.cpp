@@ -138,6 +138,78 @@ TEST(Store, JobCompareAndSetMetricsAndEvents) {
   EXPECT_THROW(s->event_append("nope", "info", "x"), Error);  // foreign keys are on
 }
 
+TEST(Store, NamedMetricsOfAStepRoundTrip) {
+  TempDir d;
+  auto s = store_open(d.path);
+  JobRecord j;
+  j.id = "7";
+  j.api = "cli";
+  j.state = "JOB_STATE_RUNNING";
+  j.base_model = "11";
+  j.output_dir = "/o";
+  j.create_time = j.update_time = time_now_rfc3339();
+  s->job_insert(j);
+  MetricPoint p{"7", 1, time_now_rfc3339(), 0.5, 0.69, 0.5, 1e-3, 100, std::nullopt, std::nullopt};
+  p.metrics = {{"rewards/chosen", 0.25}, {"rewards/margins", -0.125}};
+  s->metric_put(p);
+  p.step = 2;
+  p.val_loss = 0.6;
+  p.val_metrics = {{"rewards/accuracies", 0.75}};
+  s->metric_put(p);
+  const auto ms = s->metrics("7");
+  ASSERT_EQ(ms.size(), 2u);
+  EXPECT_EQ(ms[0].metrics, p.metrics);
+  EXPECT_TRUE(ms[0].val_metrics.empty());
+  EXPECT_EQ(ms[1].metrics.at("rewards/margins"), -0.125);
+  EXPECT_EQ(ms[1].val_metrics, p.val_metrics);
+}
+
+TEST(Store, AJobRegistersItsCheckpointsAsVersionsOfOneModel) {
+  TempDir d;
+  auto s = store_open(d.path);
+  JobRecord j;
+  j.id = "8";
+  j.api = "cli";
+  j.state = "JOB_STATE_RUNNING";
+  j.base_model = "11";
+  j.output_dir = "/o";
+  j.create_time = j.update_time = time_now_rfc3339();
+  s->job_insert(j);
+  ModelRecord tuned = model("44", 1, "tuned");
+  std::vector<ModelRecord> versions;
+  for (int step : {2, 4}) {
+    ModelRecord v = model("44", static_cast<int>(versions.size()) + 2, "tuned");
+    v.aliases = {"checkpoint-" + std::to_string(step)};
+    versions.push_back(v);
+  }
+  ModelRecord stray = model("45", 2, "tuned");  // another model's id: refused, nothing written
+  j.state = "JOB_STATE_SUCCEEDED";
+  std::vector<ModelRecord> bad = versions;
+  bad.push_back(stray);
+  EXPECT_THROW(s->job_update_with_model(j, "JOB_STATE_RUNNING", tuned, bad), Error);
+  EXPECT_FALSE(s->model_get("44").has_value());
+  EXPECT_EQ(s->job_get("8")->state, "JOB_STATE_RUNNING");
+  ASSERT_TRUE(s->job_update_with_model(j, "JOB_STATE_RUNNING", tuned, versions));
+  EXPECT_EQ(s->model_get("44")->version_id, 1);  // the exported adapter stays the default
+  ASSERT_EQ(s->model_versions("44").size(), 3u);
+  EXPECT_EQ(s->model_list().size(), 1u);
+  EXPECT_EQ(model_resolve(*s, "44@checkpoint-4", "m").version_id, 3);
+  EXPECT_EQ(model_resolve(*s, "tuned@checkpoint-2", "m").version_id, 2);
+  EXPECT_EQ(s->model_get("44", 2)->aliases, std::vector<std::string>{"checkpoint-2"});
+  EXPECT_THROW(model_resolve(*s, "44@checkpoint-6", "m"), Error);
+  // A version whose adapter directory is gone is refused by name.
+  ModelRecord gone = *s->model_get("44", 3);
+  gone.kind = "tuned";
+  gone.artifact_path = d.path + "/no-such-checkpoint";
+  gone.lineage["checkpoint"] = {{"checkpointId", "4"}};
+  try {
+    model_artifact_check(gone, "--model");
+    ADD_FAILURE() << "a missing checkpoint directory was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no longer on disk"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Store, ImportingTheSameFilesTwiceGivesTheSameModel) {
   TempDir d;
   auto s = store_open(d.path + "/data");
