@@ -126,6 +126,10 @@ async function shot(page, name) {
     const rendered = await page.$$eval('main pre', (p) => p.map((x) => x.textContent));
     check(rendered.length === 3 && rendered.every((t) => t.length > 20), 'three rendered examples');
     await shot(page, '03b-dataset');
+    await setValue(page, 'Validation fraction', 0.25);
+    await clickButton(page, 'Split');
+    const split = await waitText(page, 'main form:last-of-type', /train: file-.*\(15 examples\).*validation: file-.*\(5 examples\)/);
+    summary.split = split;
     summary.trainFile = trainId;
     // The held-out test file for the evaluation, uploaded the same way.
     await page.goto(`${url}/#/datasets`);
@@ -221,7 +225,8 @@ async function shot(page, name) {
     await setValue(page, 'Max new tokens', 16);
     await clickButton(page, 'Run evaluation');
     const rep = await waitText(page, '#eval-report', /tuned vs base/, 120000);
-    check(/p-value/.test(rep) && /token_f1/.test(rep), 'the report compares base and tuned with significance');
+    check(/p-value/.test(rep) && /token_f1/.test(rep) && /perplexity/.test(rep), 'the report compares base and tuned with significance');
+    check(/Biggest wins/.test(rep) && /Biggest regressions/.test(rep), 'wins and regressions');
     await shot(page, '09-evaluation');
 
     // Keyboard: the nav is reachable by Tab and follows Enter.

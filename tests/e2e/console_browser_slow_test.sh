@@ -31,7 +31,7 @@ tail -n 4 "$src/examples/support/tiny_train.jsonl" > "$work/heldout.jsonl"
 printf '%s\n' "{\"input_text\": \"what does $xss do?\", \"output_text\": \"It is shown as text.\"}" \
   '{"input_text": "broken' '{"input_text": "no answer"}' > "$work/bad.jsonl"
 
-$loam serve --port 0 --data-dir "$work/data" --api-key $key --allow-path "$work/m" --infer-threads 2 > "$work/serve.log" 2>&1 &
+$loam serve --port 0 --data-dir "$work/data" --api-key $key --allow-path "$work" --infer-threads 2 > "$work/serve.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 200); do grep -q "listening on" "$work/serve.log" 2>/dev/null && break; sleep 0.05; done
 port=$(grep -o '127.0.0.1:[0-9]*' "$work/serve.log" | head -1 | cut -d: -f2)
@@ -50,6 +50,25 @@ mid=$($py -c "import json,sys; print(json.load(open(sys.argv[1]))['name'].split(
 # A hostile display name: the console must show it as text.
 curl -sf -X PATCH -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
   "$url/v1/projects/local/locations/local/models/$mid" -d "{\"displayName\": \"$xss\"}" > /dev/null || fail "PATCH displayName"
+
+# The console's REST routes, as a script calls them.
+api=$url/v1/projects/local/locations/local
+post() { curl -s -o "$work/body" -w '%{http_code}' -X POST -H "Authorization: Bearer $key" -H 'Content-Type: application/json' "$api/$1" -d "$2"; }
+check() { $py -c "import json,sys; d=json.load(open(sys.argv[1])); assert $1, d" "$work/body" || fail "$2: $(head -c 600 "$work/body")"; }
+[ "$(post datasets:inspect "{\"datasetUri\": \"$work/bad.jsonl\", \"model\": \"$mid\", \"maxSeqLength\": 16}")" = 200 ] || fail "inspect"
+check "not d['ok'] and d['examples'] == 1 and [(i['line'], i.get('field', '')) for i in d['issues']] == [(2, ''), (3, 'output_text')]" "inspect names each bad line"
+check "d['tokens']['examples'] == 1 and d['tokens']['examples_over_max_seq_length'] == 1 and '<img src=x' in d['samples'][0]['rendered']" "inspect's token statistics and rendered sample"
+[ "$(post datasets:inspect '{"model": "demo"}')" = 400 ] || fail "inspect without datasetUri"
+check "'datasetUri' in d['error']['message']" "the error names the field"
+[ "$(post datasets:inspect "{\"datasetUri\": \"/etc/passwd\"}")" = 403 ] || fail "inspect outside the data roots: $(cat "$work/body")"
+[ "$(post datasets:split "{\"datasetUri\": \"$work/support.jsonl\", \"validationFraction\": 0.25, \"seed\": 3}")" = 200 ] || fail "split"
+check "d['train']['examples'] == 15 and d['validation']['examples'] == 5 and d['train']['id'].startswith('file-')" "split 15/5"
+plan="{\"baseModel\": \"$mid\", \"supervisedTuningSpec\": {\"trainingDatasetUri\": \"$work/support.jsonl\", \"hyperParameters\": {\"epochCount\": 2, \"batchSize\": 4}}}"
+[ "$(post tuningJobs:plan "$plan")" = 200 ] || fail "plan"
+check "d['trainExamples'] == 20 and d['epochs'] == 2 and d['totalSteps'] == 2 * d['stepsPerEpoch'] > 0 and d['peakMemoryBytes'] > 0 and d['fits']" "the plan"
+[ "$(post tuningJobs:plan '{"baseModel": "demo", "supervisedTuningSpec": {"trainingDatasetUri": "x.jsonl", "bogus": 1}}')" = 400 ] || fail "plan with an unknown field"
+check "'bogus' in d['error']['message']" "the plan's error names the field"
+curl -sf -H "Authorization: Bearer $key" "$api/tuningJobs" | grep -q '"tuningJobs":\[\]' || fail "a plan creates no job"
 
 rm -rf "$shots"
 timeout 600 node "$src/tests/e2e/console_browser.cjs" "$src/web" "$url" "$key" "$shots" \

@@ -430,7 +430,7 @@ async function pageJob(el, id, _q, alive) {
   const events = h('ol', { class: 'events' });
   const actions = h('div', { class: 'row' });
   clear(el, head, actions, stats, h('div', { class: 'grid2' }, lossEl, accEl), lrEl,
-    h('h2', {}, 'Checkpoints'), checkpoints, h('h2', {}, 'Events (latest 200)'), h('div', { class: 'scroll', tabindex: '0', 'aria-label': 'Events' }, events));
+    h('h2', {}, 'Checkpoints'), h('div', { class: 'scroll', tabindex: '0', 'aria-label': 'Checkpoints' }, checkpoints), h('h2', {}, 'Events (latest 200)'), h('div', { class: 'scroll', tabindex: '0', 'aria-label': 'Events' }, events));
   const loss = lineChart(lossEl, 'Loss', ['train loss', 'validation loss'], ['#6b4f2a', '#1e6b35']);
   const acc = lineChart(accEl, 'Token accuracy', ['train accuracy', 'validation accuracy'], ['#6b4f2a', '#1e6b35']);
   const lrc = lineChart(lrEl, 'Learning rate', ['learning rate'], ['#3b5ba5']);
@@ -500,14 +500,18 @@ function report(r) {
   }
   if (systems.length >= 2 && r.examples?.length) {
     const [b, t] = [systems[0].name, systems[1].name];
-    const metric = ['token_f1', 'accuracy', 'exact_match', 'chrf'].find((m) => r.examples[0].scores?.[t]?.[m] !== undefined)
-      || Object.keys(r.examples[0].scores?.[t] || {})[0];
+    // The first metric on which some example differs between the two.
+    const differs = (m) => r.examples.some((e) => e.scores?.[t]?.[m] !== undefined && e.scores[t][m] !== e.scores?.[b]?.[m]);
+    const names = ['token_f1', 'accuracy', 'chrf', 'rougeL', 'exact_match', ...Object.keys(r.examples[0].scores?.[t] || {})];
+    const metric = names.find(differs) || names.find((m) => r.examples[0].scores?.[t]?.[m] !== undefined);
     if (metric) {
       const diffs = r.examples.map((e) => ({ e, d: (e.scores[t][metric] ?? 0) - (e.scores[b][metric] ?? 0) })).sort((x, y) => y.d - x.d);
       const show = (list) => table(['Line', 'Prompt', 'Reference', b, t, `Δ ${metric}`], list.map(({ e, d }) =>
         [String(e.line), e.prompt, e.reference, e.outputs?.[b] ?? '', e.outputs?.[t] ?? '', num(d, 3)]));
-      parts.push(h('h2', {}, 'Biggest wins'), show(diffs.filter((x) => x.d > 0).slice(0, 5)),
-        h('h2', {}, 'Biggest regressions'), show(diffs.filter((x) => x.d < 0).reverse().slice(0, 5)));
+      const wins = diffs.filter((x) => x.d > 0).slice(0, 5);
+      const losses = diffs.filter((x) => x.d < 0).reverse().slice(0, 5);
+      parts.push(h('h2', {}, `Biggest wins (by ${metric})`), wins.length ? show(wins) : h('p', { class: 'muted' }, 'None: no example scores higher tuned.'),
+        h('h2', {}, `Biggest regressions (by ${metric})`), losses.length ? show(losses) : h('p', { class: 'muted' }, 'None: no example scores lower tuned.'));
     }
   }
   return parts;
