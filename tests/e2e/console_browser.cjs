@@ -46,18 +46,21 @@ async function setValue(page, label, value) {
   const sel = await control(page, label);
   await page.$eval(sel, (e, v) => { e.value = v; e.dispatchEvent(new Event('change')); }, String(value));
 }
-async function clickButton(page, text) {
-  const ok = await page.evaluate((t) => {
-    const b = [...document.querySelectorAll('button')].find((x) => x.textContent.trim() === t && !x.disabled);
+async function clickButton(page, text, scope = 'body') {
+  const ok = await page.evaluate((t, sc) => {
+    const b = [...document.querySelectorAll(`${sc} button`)].find((x) => x.textContent.trim() === t && !x.disabled);
     if (b) b.click();
     return Boolean(b);
-  }, text);
+  }, text, scope);
   check(ok, `an enabled button "${text}"`);
 }
 const tStart = Date.now();
 const timings = {};
 async function shot(page, name) {
   timings[name] = Math.round((Date.now() - tStart) / 100) / 10;
+  // Usable on a laptop screen: nothing needs horizontal scrolling.
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(wide <= 0, `${name}: the page is ${wide}px wider than the window`);
   await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
 }
 
@@ -144,14 +147,15 @@ async function shot(page, name) {
     await page.goto(`${url}/#/jobs/new?train=${encodeURIComponent(trainId)}`);
     await waitText(page, 'main h1', /New tuning job/);
     await setValue(page, 'Tuned model name', 'console-tuned');
-    await setValue(page, 'Epochs', 20);
+    // 120 steps with 6 checkpoints: long enough to watch, short under load.
+    await setValue(page, 'Epochs', 6);
     await setValue(page, 'Adapter size', 4);
-    await setValue(page, 'Batch size', 4);
+    await setValue(page, 'Batch size', 1);
     await setValue(page, 'Learning rate', 0.002);
     await clickButton(page, 'Estimate memory and time');
     const plan = await waitText(page, '#plan', /steps/);
     const steps = Number((/(\d+)\s*steps/.exec(plan) || [])[1]);
-    check(steps >= 20, `the plan counts at least one step per epoch (${plan})`);
+    check(steps === 120, `the plan counts 20 examples x 6 epochs = 120 steps (${plan})`);
     await shot(page, '04-new-job');
     await clickButton(page, 'Start tuning');
     const jobHash = await waitHash(page, /#\/jobs\/[0-9a-z]+$/);
@@ -162,13 +166,15 @@ async function shot(page, name) {
       const s = await page.evaluate(() => ({ state: document.querySelector('#job-state')?.textContent || '', points: Number(document.querySelector('#loss-chart')?.dataset.points || 0) }));
       if (!seen.length || seen[seen.length - 1].points !== s.points || seen[seen.length - 1].state !== s.state) seen.push(s);
       if (/SUCCEEDED|FAILED|CANCELLED/.test(s.state)) break;
-      if (Date.now() - t0 > 240000) throw new Error(`job still ${s.state} after 240 s`);
+      if (Date.now() - t0 > 400000) throw new Error(`job still ${s.state} after 400 s`);
       await sleep(150);
     }
     summary.chartUpdates = seen;
     check(seen[seen.length - 1].state === 'SUCCEEDED', `the job succeeded (${JSON.stringify(seen.slice(-3))})`);
-    const running = seen.filter((s) => s.state === 'RUNNING' && s.points > 0);
-    check(running.length >= 2 && running[running.length - 1].points > running[0].points, `the loss chart gained points while running (${JSON.stringify(seen)})`);
+    // The chart showed points while the job ran, and more came after.
+    const firstRunning = seen.findIndex((s) => s.state === 'RUNNING' && s.points > 0);
+    check(firstRunning >= 0 && seen.slice(firstRunning + 1).some((s) => s.points > seen[firstRunning].points),
+      `the loss chart gained points while running (${JSON.stringify(seen)})`);
     await page.waitForSelector('#loss-chart canvas');
     await page.waitForSelector('#tuned-model-link');
     await sleep(800);  // the last poll's chart and events
@@ -200,6 +206,18 @@ async function shot(page, name) {
     await waitText(page, `${panel} [data-replicas]`, /^1$/, 10000);
     await waitText(page, '#endpoint-metrics', /replicas/);
     await shot(page, '07-endpoints');
+    // A second deployed model (the base) and a 70/30 traffic split from the control.
+    const baseId = await page.$eval(await control(page, 'Model'), (s) => [...s.options].find((o) => !o.textContent.includes('(tuned)')).value);
+    await page.select(await control(page, 'Model'), baseId);
+    await setValue(page, 'Max replicas', 1);
+    await clickButton(page, 'Deploy');
+    await waitText(page, panel, /1–1/);
+    const trafficInputs = await page.$$eval(`${panel} input[type=number]`, (i) => i.map((x) => x.id));
+    check(trafficInputs.length === 2, 'a traffic control per deployed model');
+    await page.$eval(`#${trafficInputs[0]}`, (e) => { e.value = '70'; });
+    await page.$eval(`#${trafficInputs[1]}`, (e) => { e.value = '30'; });
+    await clickButton(page, 'Save traffic split', panel);
+    await waitText(page, panel, /70%.*30%/);
     const endpointId = await page.$eval(`${panel} p`, (p) => p.textContent.split('/').pop());
 
     // 7. The playground: the endpoint and the base side by side, streamed.
@@ -228,6 +246,24 @@ async function shot(page, name) {
     check(/p-value/.test(rep) && /token_f1/.test(rep) && /perplexity/.test(rep), 'the report compares base and tuned with significance');
     check(/Biggest wins/.test(rep) && /Biggest regressions/.test(rep), 'wins and regressions');
     await shot(page, '09-evaluation');
+
+    // Pause, resume and cancel a second job from its page.
+    await page.goto(`${url}/#/jobs/new?train=${encodeURIComponent(trainId)}`);
+    await waitText(page, 'main h1', /New tuning job/);
+    await setValue(page, 'Tuned model name', 'console-cancelled');
+    await setValue(page, 'Epochs', 1000);
+    await setValue(page, 'Batch size', 4);
+    await clickButton(page, 'Start tuning');
+    await waitHash(page, /#\/jobs\/[0-9a-z]+$/);
+    await waitText(page, '#job-state', /RUNNING/, 60000);
+    await clickButton(page, 'Pause');
+    await waitText(page, '#job-state', /PAUSED/, 60000);
+    await clickButton(page, 'Resume');
+    await waitText(page, '#job-state', /RUNNING|QUEUED|PENDING/, 60000);
+    await waitText(page, '#job-state', /RUNNING/, 60000);
+    await clickButton(page, 'Cancel');
+    await waitText(page, '#job-state', /CANCELLED/, 60000);
+    await shot(page, '10-job-cancelled');
 
     // Keyboard: the nav is reachable by Tab and follows Enter.
     await page.goto(`${url}/#/models`);

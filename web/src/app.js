@@ -473,7 +473,7 @@ async function pageJob(el, id, _q, alive) {
     while (events.children.length > 200) events.firstChild.remove();
     events.parentElement.scrollTop = events.parentElement.scrollHeight;
     if (TERMINAL.includes(job.state)) return;
-    await new Promise((r) => setTimeout(r, 700));
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
 
