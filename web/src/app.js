@@ -240,7 +240,9 @@ async function pageModel(el, id) {
     let job = null;
     try { job = await get(`${V}/tuningJobs/${jobId}`); } catch (e) { if (e instanceof KeyNeeded) throw e; }
     const spec = job?.supervisedTuningSpec || job?.preferenceOptimizationSpec || {};
-    add(lineage, node('base', h('a', { href: `#/models/${encodeURIComponent(base)}` }, base)), arrow(),
+    let baseName = base;
+    try { baseName = (await get(`${V}/models/${encodeURIComponent(base)}`)).displayName || base; } catch (e) { if (e instanceof KeyNeeded) throw e; }
+    add(lineage, node('base', h('a', { href: `#/models/${encodeURIComponent(base)}` }, baseName)), arrow(),
       node('data', [spec.trainingDatasetUri ? last(spec.trainingDatasetUri) : '—', spec.validationDatasetUri ? ` + validation ${last(spec.validationDatasetUri)}` : '']), arrow(),
       node('job', h('a', { href: `#/jobs/${jobId}` }, jobId)), arrow(), node('tuned model', m.displayName), arrow(),
       node('endpoints', mine.length ? mine.map((e, i) => [i ? ', ' : '', h('a', { href: '#/endpoints' }, e.displayName)]) : 'none'));
@@ -342,11 +344,12 @@ async function pageDataset(el, id, q) {
 async function pageJobs(el, _id, _q, alive) {
   const list = h('div');
   clear(el, h('h1', {}, 'Tuning jobs'), h('p', {}, h('a', { href: '#/jobs/new' }, 'New tuning job')), list);
+  const names = new Map(registered(await listModels()).map((m) => [last(m.name), m.displayName || last(m.name)]));
   while (alive()) {
     const jobs = (await get(`${V}/tuningJobs?pageSize=100`)).tuningJobs || [];
     if (!alive()) return;
     clear(list, table(['Job', 'Tuned model', 'Base model', 'State', 'Created'], jobs.map((j) => [
-      h('a', { href: `#/jobs/${last(j.name)}` }, last(j.name)), j.tunedModelDisplayName || '—', last(j.baseModel),
+      h('a', { href: `#/jobs/${last(j.name)}` }, last(j.name)), j.tunedModelDisplayName || '—', names.get(last(j.baseModel)) || last(j.baseModel),
       h('span', { class: `state ${j.state}` }, j.state.replace('JOB_STATE_', '')), j.createTime])));
     await new Promise((r) => setTimeout(r, 3000));
   }
