@@ -224,8 +224,11 @@ async function shot(page, name) {
     // 7. The playground: the endpoint and the base side by side, streamed.
     await page.goto(`${url}/#/playground?model=${encodeURIComponent(endpointId)}`);
     await waitText(page, 'main h1', /Playground/);
+    const a = await control(page, 'Model or endpoint');
+    const chosen = await page.$eval(a, (s) => s.selectedOptions[0].textContent);
+    check(chosen === 'console-endpoint (endpoint)', `the playground opens on the endpoint (${chosen})`);
     const b = await control(page, 'Compare with');
-    const baseOpt = await page.$eval(b, (s) => [...s.options].find((o) => o.value && !o.textContent.includes('tuned from') && !o.value.startsWith('projects/')).value);
+    const baseOpt = await page.$eval(b, (s) => [...s.options].find((o) => o.value && !o.textContent.includes('tuned from') && !o.textContent.endsWith('(endpoint)')).value);
     await page.select(b, baseOpt);
     await setValue(page, 'Max tokens', 24);
     await setValue(page, 'Temperature', 0);

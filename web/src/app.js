@@ -671,10 +671,13 @@ async function* chatStream(body) {
 }
 
 async function pagePlayground(el, _id, q) {
+  // Requests name a model by id and an endpoint by resource name: display
+  // names (what /v1/models lists as ids) need not be unique.
   const list = (await get('/v1/models')).data || [];
-  const opts = list.map((m) => [m.id, m.parent ? `${m.id} (tuned from ${m.parent})` : m.id]);
+  const opts = list.map((m) => (m.loam_endpoint ? [`${SCOPE}/${m.loam_endpoint}`, `${m.id} (endpoint)`]
+    : [m.loam_id || m.id, m.parent ? `${m.id} (tuned from ${m.parent})` : m.id]));
   const want = q.get('model');
-  const pick = (v) => (v && opts.some(([id]) => id === v) ? v : opts.find(([id]) => id.includes(v || '\u0000'))?.[0] || opts[0]?.[0] || '');
+  const pick = (v) => opts.find(([id]) => v && (id === v || last(id) === v))?.[0] || opts[0]?.[0] || '';
   const a = select(opts, pick(want));
   const b = select([['', '(none)'], ...opts], '');
   const system = h('textarea', { rows: '2', placeholder: 'You are a helpful support agent.' });
@@ -692,7 +695,7 @@ async function pagePlayground(el, _id, q) {
     p.history.push({ role: 'user', content: text });
     const answer = h('div', { class: 'answer' });
     p.log.append(h('div', { class: 'msg' }, h('div', { class: 'who' }, 'you'), h('div', {}, text)),
-      h('div', { class: 'msg' }, h('div', { class: 'who' }, p.select.value), answer));
+      h('div', { class: 'msg' }, h('div', { class: 'who' }, p.select.selectedOptions[0]?.textContent || p.select.value), answer));
     const messages = system.value ? [{ role: 'system', content: system.value }, ...p.history] : p.history;
     let full = '';
     for await (const piece of chatStream({ model: p.select.value, messages, temperature: Number(temp.value), top_p: Number(topP.value), max_tokens: Number(maxTok.value) })) {
