@@ -147,15 +147,16 @@ async function shot(page, name) {
     await page.goto(`${url}/#/jobs/new?train=${encodeURIComponent(trainId)}`);
     await waitText(page, 'main h1', /New tuning job/);
     await setValue(page, 'Tuned model name', 'console-tuned');
-    // 120 steps with 6 checkpoints: long enough to watch, short under load.
-    await setValue(page, 'Epochs', 6);
+    // 240 steps with 12 checkpoints: a few seconds to watch on a quiet
+    // machine, a few minutes at most on a loaded one.
+    await setValue(page, 'Epochs', 12);
     await setValue(page, 'Adapter size', 4);
     await setValue(page, 'Batch size', 1);
     await setValue(page, 'Learning rate', 0.002);
     await clickButton(page, 'Estimate memory and time');
     const plan = await waitText(page, '#plan', /steps/);
     const steps = Number((/(\d+)\s*steps/.exec(plan) || [])[1]);
-    check(steps === 120, `the plan counts 20 examples x 6 epochs = 120 steps (${plan})`);
+    check(steps === 240, `the plan counts 20 examples x 12 epochs = 240 steps (${plan})`);
     await shot(page, '04-new-job');
     await clickButton(page, 'Start tuning');
     const jobHash = await waitHash(page, /#\/jobs\/[0-9a-z]+$/);
