@@ -174,6 +174,7 @@ async function route() {
     if (a.getAttribute('href') === `#/${top}`) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
   const el = main();
+  clear(document.getElementById('toast'));  // notes belong to the page they were about
   clear(el, h('p', { class: 'muted' }, 'Loading…'));
   try {
     await pages[name](el, id, q, () => token === page);
