@@ -56,7 +56,7 @@ serve_pid=$!
 trap 'kill $serve_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do grep -q "listening on" "$work/serve.log" 2>/dev/null && break; sleep 0.1; done
 url=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/serve.log" | head -1)
-curl -sf "$url/health"; echo "  $url"
+curl -sf "$url/health"; echo "  $url  (web console: open $url/ in a browser)"
 export LOAM_SERVER=$url
 
 echo; echo "== loam models list --filter 'labels.model_garden=true' (the catalog)"

@@ -11,3 +11,6 @@ if [ -f tools/package.json ] && ! cmp -s tools/package-lock.json tools/node_modu
   (cd tools && npm ci --omit=optional --no-audit --no-fund --loglevel=error &&
     cp package-lock.json node_modules/.loam-installed-lock)
 fi
+# The web console (web/dist, compiled into loam) and the browser test's
+# puppeteer-core.
+bash scripts/build-web.sh

@@ -63,7 +63,10 @@ json api_models_list(ControlContext& c, const ApiScope& s, const ListParams& p) 
 }
 
 json api_model_get(ControlContext& c, const ApiScope& s, const std::string& name) {
-  return model_to_rest(model_resolve(c.store, name, "name"), s);
+  const ModelRecord m = model_resolve(c.store, name, "name");
+  json r = model_to_rest(m, s);
+  r["metadata"]["chatTemplate"] = m.chat_template;  // the one model's page shows it (lists leave it out)
+  return r;
 }
 
 json api_model_upload(ControlContext& c, const ApiScope& s, const json& body) {

@@ -62,7 +62,7 @@ json pipeline_of(const json& tuning, const json& runtime_config) {
 
 }  // namespace
 
-json api_pipeline_create(ControlContext& c, const ApiScope& s, const json& body) {
+TuningJobRequest pipeline_request_parse(const json& body) {
   if (!body.is_object()) throw error_invalid("body", "must be a JSON object");
   const json* rc = body.contains("runtimeConfig") ? &body["runtimeConfig"] : nullptr;
   if (!rc || !rc->is_object()) throw error_invalid("runtimeConfig", "is required");
@@ -93,8 +93,14 @@ json api_pipeline_create(ControlContext& c, const ApiScope& s, const json& body)
   if (spec.train_uri.empty()) throw error_invalid(kParams + ".train_data_uri", "is required");
   r.display_name = body.value("displayName", "");
   spec.extra["pipeline_runtime_config"] = *rc;
+  return r;
+}
+
+json api_pipeline_create(ControlContext& c, const ApiScope& s, const json& body) {
+  TuningJobRequest r = pipeline_request_parse(body);
+  const json rc = r.spec.extra["pipeline_runtime_config"];
   const json tuning = api_tuning_create_request(c, s, r);
-  return pipeline_of(tuning, *rc);
+  return pipeline_of(tuning, rc);
 }
 
 json api_pipeline_get(ControlContext& c, const ApiScope& s, const std::string& id) {

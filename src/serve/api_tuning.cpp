@@ -125,6 +125,8 @@ std::string evaluation_field_of(const std::string& where) {
 
 }  // namespace
 
+TuningJobRequest tuning_request_parse(const json& body) { return parse_create(body); }
+
 std::string tuning_job_id_of(const std::string& name) {
   const std::string marker = "tuningJobs/";
   size_t p = name.rfind(marker);

@@ -24,6 +24,7 @@ struct ControlContext {
   std::function<void()> on_job_change;  // wakes the runner; may be empty
   InferenceEngine* engine = nullptr;    // the server's inference engine; null in the CLI's local mode
   ServeMetrics* metrics = nullptr;      // what /metrics reports; may be null
+  bool api_key_required = false;        // /health says so, for the web console's key prompt
 };
 
 // Models: list ({"models": [...], "nextPageToken"}), get, upload (import by
@@ -48,6 +49,10 @@ nlohmann::json api_model_evaluations(ControlContext& c, const ApiScope& s, const
 nlohmann::json api_tuning_create(ControlContext& c, const ApiScope& s, const nlohmann::json& body);
 // The same from a parsed request (what other API shapes build).
 nlohmann::json api_tuning_create_request(ControlContext& c, const ApiScope& s, TuningJobRequest r);
+// The request a TuningJob body (api_tuning.cpp) or a PipelineJob body
+// (api_pipeline.cpp) asks for, checked field by field; creates nothing.
+TuningJobRequest tuning_request_parse(const nlohmann::json& body);
+TuningJobRequest pipeline_request_parse(const nlohmann::json& body);
 nlohmann::json api_tuning_get(ControlContext& c, const ApiScope& s, const std::string& id);
 
 // PipelineJobs (api_pipeline.cpp): the open-model tuning route; create from

@@ -16,6 +16,7 @@
 #include "registry/data_dir.h"
 #include "registry/store.h"
 #include "serve/api_error.h"
+#include "serve/console_assets.h"
 #include "serve/endpoints.h"
 #include "serve/infer_metrics.h"
 #include "serve/routes.h"
@@ -74,12 +75,13 @@ int serve_run(const ServeConfig& cfg) {
   InferenceEngine engine(cfg.infer);
   ServeMetrics metrics;
   ControlContext ctx{*store, paths, [&runner] { runner.poke(); }, &engine, &metrics};
+  ctx.api_key_required = !cfg.api_key.empty();
 
   httplib::Server svr;
   svr.new_task_queue = [n = cfg.threads] { return new httplib::ThreadPool(static_cast<size_t>(n)); };
   svr.set_payload_max_length(cfg.max_upload_bytes);
   svr.set_pre_routing_handler([&cfg](const httplib::Request& req, httplib::Response& res) {
-    if (cfg.api_key.empty() || req.path == "/health" || authorized(req, cfg.api_key))
+    if (cfg.api_key.empty() || req.path == "/health" || console_path_public(req.path) || authorized(req, cfg.api_key))
       return httplib::Server::HandlerResponse::Unhandled;
     respond_json(res, 401, api_error(401, "missing or wrong API key (Authorization: Bearer KEY or x-goog-api-key)").body());
     return httplib::Server::HandlerResponse::Handled;

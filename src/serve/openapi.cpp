@@ -46,10 +46,16 @@ const Op kManagedOps[] = {
     {"post", "/projects/{project}/locations/{location}/endpoints/{endpoint}:streamGenerateContent", "Generate, streamed (alt=sse: SSE; else a JSON array)"},
     {"post", "/projects/{project}/locations/{location}/publishers/{publisher}/models/{model}:generateContent", "Generate with a registered model by name"},
     {"post", "/projects/{project}/locations/{location}/publishers/{publisher}/models/{model}:streamGenerateContent", "Generate with a registered model, streamed"},
+    {"post", "/projects/{project}/locations/{location}/datasets:inspect", "Validate a dataset: issues by file/line/field, token statistics, rendered samples"},
+    {"post", "/projects/{project}/locations/{location}/datasets:split", "Split a dataset into new train and validation files"},
+    {"post", "/projects/{project}/locations/{location}/tuningJobs:plan", "A tuning job's plan (steps, memory, time) before submitting it"},
+    {"post", "/projects/{project}/locations/{location}/models/{model}:evaluate", "Evaluate a model (tuned: base vs tuned) on a test file; recorded"},
 };
 
 const Op kRootOps[] = {
     {"get", "/health", "Ready check (no key needed)"},
+    {"get", "/", "The web console (no key needed; it asks for the key)"},
+    {"get", "/console/{file}", "The web console's static files"},
     {"get", "/openapi.json", "This document"},
     {"get", "/metrics", "Prometheus metrics (requests, latency, TTFT, tokens, queue, batch, adapters, replicas)"},
     {"post", "/v1/chat/completions", "OpenAI chat completion (stream, n, stop, seed, logprobs, response_format enum)"},

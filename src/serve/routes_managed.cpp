@@ -91,7 +91,10 @@ void routes_all_add(Router& r, ControlContext& c) {
   routes_evaluations_add(r, c);
   routes_openai_add(r, c);
   routes_inference_add(r, c);
-  r.add_json("GET", "/health", [](const httplib::Request&, const PathParams&) { return json{{"status", "ok"}}; });
+  routes_console_add(r, c);
+  r.add_json("GET", "/health", [&c](const httplib::Request&, const PathParams&) {
+    return json{{"status", "ok"}, {"apiKeyRequired", c.api_key_required}};
+  });
   r.add_json("GET", "/openapi.json", [](const httplib::Request&, const PathParams&) { return openapi_document(); });
 }
 

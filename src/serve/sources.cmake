@@ -4,3 +4,6 @@ loam_layer(serve
   SOURCES ${LOAM_SERVE_SOURCES}
   LAYERS core kernels formats tokenizer model data train eval registry jobs serve
   LIBS loam_jobs PkgConfig::HTTPLIB)
+# The web console's built files (web/dist), compiled in.
+include(${PROJECT_SOURCE_DIR}/cmake/console_assets.cmake)
+loam_console_assets(loam_serve)
