@@ -10,6 +10,7 @@ void routes_managed_add(Router& r, ControlContext& c);  // /v1 and /v1beta1 tuni
 void routes_openai_add(Router& r, ControlContext& c);   // /v1/files, /v1/fine_tuning/jobs (OpenAI)
 void routes_evaluations_add(Router& r, ControlContext& c);  // models/{model}/evaluations (api_evaluations.cpp)
 void routes_inference_add(Router& r, ControlContext& c); // inference (OpenAI, generateContent, predict), endpoints, /metrics
+void routes_replicas_add(Router& r, ControlContext& c); // GET /v1/inference/replicas (routes_replicas.cpp)
 void routes_all_add(Router& r, ControlContext& c);      // every route the server answers (health, openapi too)
 nlohmann::json openapi_document();                      // what /openapi.json serves
 

@@ -212,6 +212,7 @@ void routes_inference_add(Router& r, ControlContext& c) {
     });
   });
   r.add_json("GET", "/v1/models", [&c](const httplib::Request&, const PathParams&) { return openai_models_list(c); });
+  routes_replicas_add(r, c);
   r.add("GET", "/metrics", [&c](const httplib::Request&, httplib::Response& res, const PathParams&) {
     ServeMetrics none;
     res.set_content((c.metrics ? *c.metrics : none).render(c.engine, &c.store), "text/plain; version=0.0.4");
