@@ -37,6 +37,9 @@ void register_serve_commands(CLI::App& app) {
       ->check(CLI::Range(0.1, 86400.0));
   s->add_option("--infer-threads", cfg.infer.threads, "Kernel threads per base model (default: all cores)")
       ->check(CLI::Range(1, 1024));
+  s->add_option("--prefix-cache", cfg.infer.prefix_cache,
+                 "Finished prompts per replica whose KV is kept for requests sharing a prefix (default 16; 0 = none)")
+      ->check(CLI::Range(0, 4096));
   s->add_option("--scale-down-idle", cfg.infer.scale_down_idle_s,
                  "Seconds a replica sits idle before it stops, down to the deployed minimum (default 300)")
       ->check(CLI::Range(0.1, 1e7));
@@ -62,6 +65,7 @@ void register_serve_commands(CLI::App& app) {
   r->add_option("--max-batch", replica.max_batch);
   r->add_option("--max-loaded-adapters", replica.max_loaded_adapters);
   r->add_option("--prefill-chunk", replica.prefill_chunk);
+  r->add_option("--prefix-cache", replica.prefix_cache);
   r->add_option("--infer-threads", replica.threads);
   r->add_option("--precision", replica.precision);
   r->callback([] {

@@ -133,6 +133,7 @@ std::shared_ptr<const LoraAdapter> InferWorker::adapter_get(const std::string& d
       if (j->second.adapter.use_count() == 1 && (victim == adapters_.end() || j->second.last_use < victim->second.last_use))
         victim = j;
     if (victim == adapters_.end()) break;  // all in use: go above the limit until they finish
+    if (dec_) dec_->forget_adapter(victim->second.adapter.get());  // its cached prefixes go with it
     adapters_.erase(victim);
   }
   adapters_[dir] = {a, ++use_clock_};
@@ -162,6 +163,8 @@ void InferWorker::admit(BatchDecoder& dec, std::deque<Waiting>& batch_in) {
 void InferWorker::run() {
   BatchDecoder dec(base_.model, base_.text.tokenizer);
   dec.set_prefill_chunk(s_.prefill_chunk);
+  dec.set_prefix_cache(s_.prefix_cache);
+  dec_ = &dec;
   ComputeScope scope(base_.model.compute);
   std::deque<Waiting> batch_in;
   for (;;) {
@@ -223,7 +226,9 @@ void InferWorker::run() {
     stats_.kv_rows = 0;
     for (const auto& [id, r] : running_) stats_.kv_rows += r.kv_rows;
     stats_.adapters_loaded = static_cast<int64_t>(adapters_.size());
+  stats_.prefix_tokens_reused = dec.n_prefix_reused();
   }
+  dec_ = nullptr;
   std::lock_guard<std::mutex> lk(mu_);
   auto down = std::make_exception_ptr(Error(ErrorKind::Unavailable, "model", "the server is shutting down"));
   for (auto& [id, r] : running_) r.ticket->fail(down);

@@ -39,6 +39,7 @@ struct InferSettings {
   int max_queue = 64;              // --max-queue: waiting requests per base beyond it get 429
   int max_loaded_adapters = 8;     // --max-loaded-adapters: adapters kept in memory per base
   int64_t prefill_chunk = 256;     // prompt tokens of one sequence per step
+  int prefix_cache = 16;           // --prefix-cache: finished prompts whose KV is kept for prefix reuse (0 = none)
   double timeout_s = 600;          // --request-timeout: a request running longer ends with 503
   int threads = 0;                 // --infer-threads: kernel threads per replica (0 = all cores)
   double scale_down_idle_s = 300;  // --scale-down-idle: a replica idle this long goes (down to the minimum)
@@ -103,6 +104,7 @@ struct InferStats {  // for /metrics, per base
   int64_t queued = 0, running = 0, adapters_loaded = 0, kv_rows = 0;
   int64_t tokens_in = 0, tokens_out = 0, steps = 0, step_rows = 0;
   int64_t replicas = 0;  // replica processes up (ready) for this base
+  int64_t prefix_tokens_reused = 0;  // prompt tokens whose KV was copied from a shared prefix
 };
 
 // Loads the base at `path` (weights mmap'd; BF16 copies of fp32/fp16
@@ -150,6 +152,7 @@ class InferWorker {
   std::map<int64_t, Running> running_;
   std::map<std::string, AdapterSlot> adapters_;
   uint64_t use_clock_ = 0;
+  BatchDecoder* dec_ = nullptr;  // the scheduler's, while it runs
   std::thread thread_;
 };
 

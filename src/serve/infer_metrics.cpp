@@ -80,6 +80,8 @@ std::string ServeMetrics::render(InferenceEngine* engine, Store* store) {
     gauge("loam_decode_step_rows_total", "Sequences summed over steps (divide by steps: mean batch).", "counter",
           [](const InferStats& s) { return s.step_rows; });
     gauge("loam_adapters_loaded", "Adapters in memory.", "gauge", [](const InferStats& s) { return s.adapters_loaded; });
+    gauge("loam_prefix_tokens_reused_total", "Prompt tokens whose KV was copied from a shared prefix, not computed.",
+          "counter", [](const InferStats& s) { return s.prefix_tokens_reused; });
     gauge("loam_kv_cache_rows", "KV cache rows held by running sequences.", "gauge", [](const InferStats& s) { return s.kv_rows; });
   }
   if (engine) {

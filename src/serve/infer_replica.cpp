@@ -307,6 +307,7 @@ void ReplicaPool::spawn(const std::string& kind, const std::string& why) {
                                    "--max-batch",      std::to_string(s_.max_batch),
                                    "--max-loaded-adapters", std::to_string(s_.max_loaded_adapters),
                                    "--prefill-chunk",  std::to_string(s_.prefill_chunk),
+                                   "--prefix-cache",   std::to_string(s_.prefix_cache),
                                    "--infer-threads",  std::to_string(s_.threads),
                                    "--precision",      s_.precision};
   std::vector<char*> argv;
@@ -366,6 +367,7 @@ void ReplicaPool::read_loop(Replica* r) {
       st.tokens_out = m.value("tokens_out", 0);
       st.steps = m.value("steps", 0);
       st.step_rows = m.value("step_rows", 0);
+      st.prefix_tokens_reused = m.value("prefix_reused", 0);
       continue;
     }
     if (op == "ready") {
@@ -408,6 +410,7 @@ void ReplicaPool::read_loop(Replica* r) {
     retired_.tokens_out += r->last.tokens_out;
     retired_.steps += r->last.steps;
     retired_.step_rows += r->last.step_rows;
+    retired_.prefix_tokens_reused += r->last.prefix_tokens_reused;
     if (was == Replica::State::Stopping) {
       event(r, "stopped", why);
     } else if (was == Replica::State::Starting) {
@@ -537,6 +540,7 @@ InferStats ReplicaPool::stats() {
     st.tokens_out += r->last.tokens_out;
     st.steps += r->last.steps;
     st.step_rows += r->last.step_rows;
+    st.prefix_tokens_reused += r->last.prefix_tokens_reused;
   }
   return st;
 }
@@ -616,7 +620,7 @@ int infer_replica_main(const std::string& base_path, const InferSettings& s, int
         if (up)
           send({{"op", "stats"}, {"queued", st.queued}, {"running", st.running}, {"adapters_loaded", st.adapters_loaded},
               {"kv_rows", st.kv_rows}, {"tokens_in", st.tokens_in}, {"tokens_out", st.tokens_out}, {"steps", st.steps},
-              {"step_rows", st.step_rows}});
+              {"step_rows", st.step_rows}, {"prefix_reused", st.prefix_tokens_reused}});
       }
       if (finishing) {
         std::lock_guard<std::mutex> lk(mu);

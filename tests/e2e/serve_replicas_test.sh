@@ -77,6 +77,17 @@ cmp -s <($py -c "import json;print(json.load(open('$work/alone'))['choices'][0][
 wait_ready 1 20
 events | grep -q "scaled_down" || fail "no scaled_down event: $(events)"
 
+# Prefix reuse: a second request with the same system prompt copies its KV
+# (the decoder's unit test checks the tokens equal recomputing them).
+reused() { curl -s "$url/metrics" | awk '/^loam_prefix_tokens_reused_total/ {print $2}'; }
+before=$(reused)
+for q in "Where is my order?" "Cancel my plan"; do
+  curl -s -o /dev/null -H 'Content-Type: application/json' "$url/v1/chat/completions" -d "{\"model\":\"rep\",\"max_tokens\":4,\"messages\":[{\"role\":\"system\",\"content\":\"You are the support assistant of Acme Corporation. Answer briefly and politely, and never promise refunds.\"},{\"role\":\"user\",\"content\":\"$q\"}]}"
+done
+sleep 0.3  # replica stats come every 0.1 s
+after=$(reused)
+[ $((after - before)) -ge 15 ] || fail "a shared system prompt was not reused: $before -> $after prefix tokens"
+
 # :mutateDeployedModel raises the minimum to 2: a second replica starts.
 [ "$(status -X POST "$base/endpoints/$ep:mutateDeployedModel" -H 'Content-Type: application/json' \
   -d "{\"deployedModel\":{\"id\":\"$dm\",\"dedicatedResources\":{\"minReplicaCount\":2,\"maxReplicaCount\":2}}}")" = 200 ] \
