@@ -121,6 +121,7 @@ void BatchDecoder::forget_adapter(const LoraAdapter* a) {
 // Copies the longest prompt prefix (same adapter) whose KV rows exist, from
 // a running sequence or a kept prompt, into s's rows; s then feeds the rest.
 void BatchDecoder::prefix_reuse(Seq& s) {
+  if (prefix_cache_max_ == 0) return;  // off unless asked for
   const std::vector<int32_t>& p = s.req.prompt;
   const int64_t limit = static_cast<int64_t>(p.size()) - 1;  // the last token is computed: its logits are needed
   auto common = [&](const std::vector<int32_t>& q, int64_t filled) {

@@ -11,6 +11,7 @@
 // position depend only on the tokens up to it, the adapter and the model);
 // at least its last prompt token is computed. The prompts of the last
 // `set_prefix_cache(n)` finished sequences keep their KV rows for this.
+// Off by default (n = 0).
 //
 // Streaming never splits a UTF-8 character and holds back text that could be
 // the start of a stop sequence; on a stop sequence the text before it is
@@ -89,8 +90,8 @@ class BatchDecoder {
   // a long prompt is prefilled over several steps, so the running
   // sequences keep decoding meanwhile.
   void set_prefill_chunk(int64_t n) { prefill_chunk_ = n; }
-  // Keep the prompt KV of up to n finished sequences for prefix reuse
-  // (0 = keep none; prefixes of running sequences are reused regardless).
+  // Reuse prefixes, keeping the prompt KV of up to n finished sequences
+  // (0 = no reuse at all, the default).
   void set_prefix_cache(int n);
   // Drops cached prefixes computed with adapter `a` (call before freeing it).
   void forget_adapter(const LoraAdapter* a);
