@@ -219,7 +219,6 @@ ReplicaPool::~ReplicaPool() {
       }
   }
   cv_.notify_all();
-  if (manager_.joinable()) manager_.join();
   auto down = std::make_exception_ptr(Error(ErrorKind::Unavailable, "model", "the server is shutting down"));
   for (Pending& p : waiting) p.ticket->fail(down);
   // Replicas finish (failing what they run) and close; a stuck one is killed after 3 s.
@@ -233,6 +232,14 @@ ReplicaPool::~ReplicaPool() {
     if (!alive || now_s() > until) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  // Only now: the manager thread forked the replicas, and its end kills
+  // them (PR_SET_PDEATHSIG is per thread).
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    manager_exit_ = true;
+  }
+  cv_.notify_all();
+  if (manager_.joinable()) manager_.join();
   std::map<int, std::unique_ptr<Replica>> all;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -431,9 +438,9 @@ void ReplicaPool::read_loop(Replica* r) {
 
 void ReplicaPool::manage() {
   std::unique_lock<std::mutex> lk(mu_);
-  while (!stop_) {
+  while (!manager_exit_) {
     cv_.wait_for(lk, std::chrono::milliseconds(100));
-    if (stop_) break;
+    if (stop_) continue;  // shutting down: the destructor waits for the replicas
     // Reap replicas that are gone (their reader threads have ended).
     std::vector<std::unique_ptr<Replica>> dead;
     for (auto it = replicas_.begin(); it != replicas_.end();) {
@@ -451,7 +458,7 @@ void ReplicaPool::manage() {
         close(r->fd);
       }
       lk.lock();
-      if (stop_) break;
+      if (stop_) continue;
     }
     // Cancelled and expired requests: out of the queue; cancels forwarded;
     // a replica that overruns a deadline by 5 s is not waited for.

@@ -108,6 +108,7 @@ class ReplicaPool {
   InferStats retired_;                               // GUARDED_BY(mu_): counters of replicas gone
   double start_failed_at_ = -1e9;                    // GUARDED_BY(mu_): for a back-off
   bool stop_ = false;                                // GUARDED_BY(mu_)
+  bool manager_exit_ = false;                        // GUARDED_BY(mu_)
   std::thread manager_;
 };
 
