@@ -13,7 +13,19 @@ Rounds are interleaved (single, base8, adapter8, mixed8, single, ...) and
 the median of --rounds is reported as tokens/s (generated tokens / wall
 time, prompts of ~30 tokens included). Prints one JSON line.
 
+With --peer-gguf FILE (the same checkpoint through `loam convert MODEL_DIR
+--dtype bf16 -o FILE`), two more cases send the raw prompt text to
+/v1/completions (no chat template, as the peer gets it):
+  completion1 / completion8   1 and 8 concurrent requests on the bare base
+and, after Loam's server has stopped, bench/llamacpp_serve_bench.mjs runs
+llama.cpp on FILE with 8 sequences decoding concurrently in one context
+(llama-server's continuous batching) with the same --threads, --tokens and
+--rounds; the line then carries llamacpp_tokens_per_s and
+completion8_over_llamacpp8 (the issue's target: >= 1.3). --no-adapters
+skips tuning the adapters (and the adapter8/mixed8 cases).
+
   python3 bench/serve_concurrency.py build/loam MODEL_DIR [--threads 2] [--tokens 64] [--rounds 3]
+      [--precision bf16] [--peer-gguf MODEL.gguf] [--no-adapters]
 """
 import argparse
 import concurrent.futures
@@ -49,6 +61,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tokens", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--precision", default="auto", help="loam serve --precision (auto, exact, bf16)")
+    ap.add_argument("--peer-gguf", help="also measure llama.cpp on this GGUF (8 concurrent sequences)")
+    ap.add_argument("--no-adapters", action="store_true", help="skip the adapter cases")
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="loam-serve-bench-")
     data = os.path.join(work, "data")
@@ -60,7 +75,9 @@ def main():
         f.writelines(lines)
     log = open(os.path.join(work, "serve.log"), "w+")
     server = subprocess.Popen([a.loam, "serve", "--port", "0", "--data-dir", data, "--allow-path", os.path.abspath(a.model),
-                               "--infer-threads", str(a.threads), "--max-batch", "16"], stdout=log, stderr=log)
+                               "--infer-threads", str(a.threads), "--max-batch", "16", "--precision", a.precision],
+                              stdout=log, stderr=log)
+    peer = None
     try:
         url = None
         for _ in range(600):
@@ -74,7 +91,7 @@ def main():
         subprocess.run([a.loam, "models", "import", os.path.abspath(a.model), "--display-name", "bench-base",
                         "--server", url], check=True, stdout=subprocess.DEVNULL)
         adapters = []
-        for i in range(4):
+        for i in range(0 if a.no_adapters else 4):
             name = f"bench-a{i}"
             job = post(base + "/tuningJobs", {"baseModel": "bench-base", "tunedModelDisplayName": name,
                                               "supervisedTuningSpec": {"trainingDatasetUri": "gs://b/train.jsonl",
@@ -96,29 +113,51 @@ def main():
                 "messages": [{"role": "user", "content": f"Customer {k} asks how to change the billing address on the account."}]})
             return r["usage"]["completion_tokens"]
 
+        def one_completion(model, k):  # the raw text llamacpp_serve_bench.mjs sends
+            r = post(url + "/v1/completions", {
+                "model": model, "temperature": 0, "max_tokens": a.tokens, "ignore_eos": True,
+                "prompt": f"Customer {k} asks how to change the billing address on the account."})
+            return r["usage"]["completion_tokens"]
+
         def run(models):
+            fn = one
+            if models and models[0] == "completion":
+                fn, models = one_completion, ["bench-base"] * len(models)
             t0 = time.perf_counter()
             with concurrent.futures.ThreadPoolExecutor(len(models)) as ex:
-                n = sum(ex.map(one, models, range(len(models))))
+                n = sum(ex.map(fn, models, range(len(models))))
             return n / (time.perf_counter() - t0)
 
-        cases = {"single": ["bench-base"], "base8": ["bench-base"] * 8, "adapter8": [adapters[0]] * 8,
-                 "mixed8": [adapters[i // 2] for i in range(8)]}
-        run(["bench-base", adapters[0]])  # warm: loads the base and an adapter
+        cases = {"single": ["bench-base"], "base8": ["bench-base"] * 8}
+        if adapters:
+            cases.update({"adapter8": [adapters[0]] * 8, "mixed8": [adapters[i // 2] for i in range(8)]})
+        if a.peer_gguf:
+            cases.update({"completion1": ["completion"], "completion8": ["completion"] * 8})
+        run(["bench-base"] + adapters[:1])  # warm: loads the base and an adapter
         got = {k: [] for k in cases}
         for _ in range(a.rounds):
             for k, models in cases.items():
                 got[k].append(run(models))
         med = {k: statistics.median(v) for k, v in got.items()}
-        print(json.dumps({"tokens_per_s": {k: round(v, 2) for k, v in med.items()},
-                          "base8_over_single": round(med["base8"] / med["single"], 2),
-                          "adapter8_over_base8": round(med["adapter8"] / med["base8"], 3),
-                          "mixed8_over_adapter8": round(med["mixed8"] / med["adapter8"], 3),
-                          "threads": a.threads, "tokens": a.tokens, "rounds": a.rounds}))
+        out = {"tokens_per_s": {k: round(v, 2) for k, v in med.items()},
+               "base8_over_single": round(med["base8"] / med["single"], 2),
+               "threads": a.threads, "tokens": a.tokens, "rounds": a.rounds, "precision": a.precision}
+        if adapters:
+            out["adapter8_over_base8"] = round(med["adapter8"] / med["base8"], 3)
+            out["mixed8_over_adapter8"] = round(med["mixed8"] / med["adapter8"], 3)
     finally:
         server.terminate()
         server.wait()
         shutil.rmtree(work, ignore_errors=True)
+    if a.peer_gguf:  # after Loam's server is gone: the two never share the cores
+        r = subprocess.run(["node", os.path.join(HERE, "llamacpp_serve_bench.mjs"), a.peer_gguf, "--parallel", "8",
+                            "--tokens", str(a.tokens), "--threads", str(a.threads), "--rounds", str(a.rounds)],
+                           check=True, capture_output=True, text=True)
+        peer = json.loads(r.stdout.strip().splitlines()[-1])
+        out["llamacpp"] = {"release": peer["llama_cpp"], "tokens_per_s": peer["tokens_per_s"]}
+        out["completion8_over_llamacpp8"] = round(med["completion8"] / peer["tokens_per_s"]["parallel8"], 3)
+        out["completion1_over_llamacpp1"] = round(med["completion1"] / peer["tokens_per_s"]["single"], 3)
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -1,13 +1,18 @@
-// loam serve (the REST API and job runner) and the hidden job-worker
-// subcommand the runner starts for each job.
+// loam serve (the REST API and job runner), the hidden job-worker
+// subcommand the runner starts for each job, and the hidden serve-replica
+// subcommand the inference engine starts for each replica of a base.
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstdlib>
 
 #include "cli/commands.h"
 #include "jobs/worker.h"
 #include "registry/data_dir.h"
 #include "serve/http_server.h"
+#include "serve/infer_replica.h"
 
 namespace loam::cli {
 
@@ -32,12 +37,43 @@ void register_serve_commands(CLI::App& app) {
       ->check(CLI::Range(0.1, 86400.0));
   s->add_option("--infer-threads", cfg.infer.threads, "Kernel threads per base model (default: all cores)")
       ->check(CLI::Range(1, 1024));
+  s->add_option("--prefix-cache", cfg.infer.prefix_cache,
+                 "Finished prompts per replica whose KV is kept for requests sharing a prefix (default 16; 0 = none)")
+      ->check(CLI::Range(0, 4096));
+  s->add_option("--scale-down-idle", cfg.infer.scale_down_idle_s,
+                 "Seconds a replica sits idle before it stops, down to the deployed minimum (default 300)")
+      ->check(CLI::Range(0.1, 1e7));
+  s->add_option("--precision", cfg.infer.precision,
+                "Matrix products: auto (BF16 for BF16 checkpoints, the default), exact (fp32) or bf16 (an fp32 "
+                "checkpoint is converted once to a BF16 file the replicas share)")
+      ->check(CLI::IsMember({"auto", "exact", "bf16"}));
   s->callback([] {
     cfg.data_dir = data_dir_resolve(data_dir);
     if (cfg.api_key.empty())
       if (const char* k = std::getenv("LOAM_API_KEY"); k && *k) cfg.api_key = k;
     const int rc = serve_run(cfg);
     if (rc != 0) std::exit(rc);
+  });
+
+  static InferSettings replica;
+  static std::string replica_base;
+  static int replica_fd = 3;
+  auto* r = app.add_subcommand("serve-replica", "");  // hidden: one replica of a served base, started by `loam serve`
+  r->group("");
+  r->add_option("--base", replica_base)->required();
+  r->add_option("--fd", replica_fd);
+  r->add_option("--max-batch", replica.max_batch);
+  r->add_option("--max-loaded-adapters", replica.max_loaded_adapters);
+  r->add_option("--prefill-chunk", replica.prefill_chunk);
+  r->add_option("--prefix-cache", replica.prefix_cache);
+  r->add_option("--infer-threads", replica.threads);
+  r->add_option("--precision", replica.precision);
+  r->callback([] {
+    const int rc = infer_replica_main(replica_base, replica, replica_fd);
+    // Everything it owned is joined and freed; skip static destructors (the
+    // kernels' thread pools) that could still race a detached thread.
+    std::fflush(nullptr);
+    _exit(rc);
   });
 
   static std::string worker_dir, worker_job;

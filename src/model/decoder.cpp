@@ -99,6 +99,82 @@ int64_t BatchDecoder::kv_alloc(int64_t rows) {
 
 void BatchDecoder::kv_free(int64_t begin) { kv_used_.erase(begin); }
 
+void BatchDecoder::set_prefix_cache(int n) {
+  prefix_cache_max_ = std::max(0, n);
+  while (static_cast<int>(prefixes_.size()) > prefix_cache_max_) {
+    kv_free(prefixes_.front().kv_base);
+    prefixes_.erase(prefixes_.begin());
+  }
+}
+
+void BatchDecoder::forget_adapter(const LoraAdapter* a) {
+  for (auto it = prefixes_.begin(); it != prefixes_.end();) {
+    if (it->lora == a) {
+      kv_free(it->kv_base);
+      it = prefixes_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+// Copies the longest prompt prefix (same adapter) whose KV rows exist, from
+// a running sequence or a kept prompt, into s's rows; s then feeds the rest.
+void BatchDecoder::prefix_reuse(Seq& s) {
+  if (prefix_cache_max_ == 0) return;  // off unless asked for
+  const std::vector<int32_t>& p = s.req.prompt;
+  const int64_t limit = static_cast<int64_t>(p.size()) - 1;  // the last token is computed: its logits are needed
+  auto common = [&](const std::vector<int32_t>& q, int64_t filled) {
+    int64_t n = 0;
+    const int64_t most = std::min({limit, static_cast<int64_t>(q.size()), filled});
+    while (n < most && p[n] == q[n]) n++;
+    return n;
+  };
+  int64_t best = 0, from = 0;
+  Prefix* kept = nullptr;
+  for (auto& [id, o] : seqs_)
+    if (!o->done && o->req.lora == s.req.lora) {
+      const int64_t n = common(o->req.prompt, o->n_cached);
+      if (n > best) best = n, from = o->kv_base, kept = nullptr;
+    }
+  for (Prefix& k : prefixes_)
+    if (k.lora == s.req.lora) {
+      const int64_t n = common(k.tokens, static_cast<int64_t>(k.tokens.size()));
+      if (n > best) best = n, from = k.kv_base, kept = &k;
+    }
+  if (best == 0) return;
+  if (kept) kept->last_use = ++prefix_clock_;
+  const int64_t d = pool_.kv_dim();
+  for (int l = 0; l < m_.config.n_layers; l++) {
+    std::copy_n(pool_.k(l) + from * d, best * d, pool_.k(l) + s.kv_base * d);
+    std::copy_n(pool_.v(l) + from * d, best * d, pool_.v(l) + s.kv_base * d);
+  }
+  s.n_cached = best;
+  s.pending.assign(p.begin() + best, p.end());
+  n_prefix_reused_ += best;
+}
+
+// A finished sequence: its prompt's rows stay as a kept prefix (the least
+// recently used one goes beyond the limit), the rest of its range is freed.
+void BatchDecoder::prefix_keep(Seq& s) {
+  const int64_t n_prompt = s.result.n_prompt;
+  bool dup = prefix_cache_max_ == 0 || n_prompt < 2;
+  for (Prefix& k : prefixes_)
+    if (k.lora == s.req.lora && k.tokens == s.req.prompt) dup = true, k.last_use = ++prefix_clock_;
+  if (dup) {
+    kv_free(s.kv_base);
+    return;
+  }
+  kv_used_[s.kv_base] = n_prompt;  // shrink the range to the prompt's rows
+  prefixes_.push_back({s.req.prompt, s.req.lora, s.kv_base, ++prefix_clock_});
+  if (static_cast<int>(prefixes_.size()) > prefix_cache_max_) {
+    auto lru = std::min_element(prefixes_.begin(), prefixes_.end(),
+                                [](const Prefix& a, const Prefix& b) { return a.last_use < b.last_use; });
+    kv_free(lru->kv_base);
+    prefixes_.erase(lru);
+  }
+}
+
 int64_t BatchDecoder::add(const GenerateRequest& req, TextSink on_text) {
   if (req.prompt.empty()) throw Error("prompt", "empty prompt", "give at least one token");
   const int64_t V = m_.config.vocab;
@@ -109,6 +185,7 @@ int64_t BatchDecoder::add(const GenerateRequest& req, TextSink on_text) {
   s->pending = req.prompt;
   s->result.n_prompt = static_cast<int64_t>(req.prompt.size());
   s->kv_base = kv_alloc(s->result.n_prompt + std::max(0, req.max_tokens));
+  prefix_reuse(*s);
   const int64_t id = next_id_++;
   seqs_[id] = std::move(s);
   return id;
@@ -234,7 +311,7 @@ std::vector<int64_t> BatchDecoder::step() {
       if (s.result.finish != FinishReason::Stop && s.emitted < s.decoded.size() && s.on_text)
         s.on_text(std::string_view(s.decoded).substr(s.emitted));
       s.result.text = s.decoded;
-      kv_free(s.kv_base);
+      prefix_keep(s);
       finished.push_back(live[i].first);
     }
   }

@@ -5,6 +5,14 @@
 // of newly added sequences and the next token of every running one as ONE
 // batch through the layer step (transformer.h), rows grouped by adapter.
 //
+// Prefix reuse: a sequence whose prompt starts like the prompt of another
+// sequence on the same adapter (running, or finished and kept in the prefix
+// cache) copies that prefix's K/V rows instead of computing them (K/V at a
+// position depend only on the tokens up to it, the adapter and the model);
+// at least its last prompt token is computed. The prompts of the last
+// `set_prefix_cache(n)` finished sequences keep their KV rows for this.
+// Off by default (n = 0).
+//
 // Streaming never splits a UTF-8 character and holds back text that could be
 // the start of a stop sequence; on a stop sequence the text before it is
 // emitted and the sequence ends. A sequence also ends at any eos id (not
@@ -82,6 +90,13 @@ class BatchDecoder {
   // a long prompt is prefilled over several steps, so the running
   // sequences keep decoding meanwhile.
   void set_prefill_chunk(int64_t n) { prefill_chunk_ = n; }
+  // Reuse prefixes, keeping the prompt KV of up to n finished sequences
+  // (0 = no reuse at all, the default).
+  void set_prefix_cache(int n);
+  // Drops cached prefixes computed with adapter `a` (call before freeing it).
+  void forget_adapter(const LoraAdapter* a);
+  // Prompt tokens whose KV was copied rather than computed, since construction.
+  int64_t n_prefix_reused() const { return n_prefix_reused_; }
   // One batched step. Returns the ids of the sequences that finished in it.
   std::vector<int64_t> step();
   // Sequences still generating.
@@ -95,6 +110,14 @@ class BatchDecoder {
   int64_t kv_alloc(int64_t rows);
   void kv_free(int64_t begin);
   bool advance(Seq& s, float* logits_row);
+  void prefix_reuse(Seq& s);
+  void prefix_keep(Seq& s);
+  struct Prefix {
+    std::vector<int32_t> tokens;  // the prompt whose KV rows are kept
+    const LoraAdapter* lora = nullptr;
+    int64_t kv_base = 0;
+    uint64_t last_use = 0;
+  };
 
   const Model& m_;
   const Tokenizer& tok_;
@@ -103,6 +126,10 @@ class BatchDecoder {
   std::map<int64_t, std::unique_ptr<Seq>> seqs_;
   int64_t next_id_ = 0;
   int64_t prefill_chunk_ = 0;
+  int prefix_cache_max_ = 0;
+  std::vector<Prefix> prefixes_;  // kept prompt KV of finished sequences
+  uint64_t prefix_clock_ = 0;
+  int64_t n_prefix_reused_ = 0;
   ForwardWorkspace ws_;
   ForwardBatch batch_;
   std::vector<float> logits_;

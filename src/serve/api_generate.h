@@ -40,6 +40,10 @@ nlohmann::json openai_completion_response(const GenRequest& r, const std::string
 // finish; usage chunks have no choices.
 nlohmann::json openai_chunk(bool chat, const std::string& id, const std::string& model, size_t index,
                             const std::string& text, const char* finish_reason, bool first);
+// The logprobs of a whole completion in a chunk's shape (chat: {content:
+// [...]}; completions: {tokens, token_logprobs, ...}): a stream sends them
+// with the completion's finishing chunk.
+nlohmann::json openai_chunk_logprobs(bool chat, const Completion& c, const Tokenizer& tok);
 nlohmann::json openai_usage(int64_t prompt_tokens, int64_t completion_tokens);
 nlohmann::json openai_models_list(ControlContext& c);
 

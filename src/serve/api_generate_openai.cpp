@@ -283,6 +283,10 @@ json openai_chunk(bool chat, const std::string& id, const std::string& model, si
           {"choices", json::array({choice})}};
 }
 
+json openai_chunk_logprobs(bool chat, const Completion& c, const Tokenizer& tok) {
+  return chat ? chat_logprobs(c, tok) : completion_logprobs(c, tok);
+}
+
 json openai_models_list(ControlContext& c) {
   json data = json::array();
   std::map<std::string, std::string> names;  // id -> display name

@@ -210,6 +210,7 @@ json api_endpoint_deploy(ControlContext& c, const ApiScope& s, const std::string
   e.deployed.push_back(d);
   e.update_time = time_now_rfc3339();
   c.store.endpoint_put(e);
+  endpoints_replicas_sync(c);
   return operation(s, e, "DeployModelResponse", {{"deployedModel", deployed_to_rest(d, s)}});
 }
 
@@ -238,6 +239,7 @@ json api_endpoint_undeploy(ControlContext& c, const ApiScope& s, const std::stri
   }
   e.update_time = time_now_rfc3339();
   c.store.endpoint_put(e);
+  endpoints_replicas_sync(c);
   return operation(s, e, "UndeployModelResponse", json::object());
 }
 
@@ -253,6 +255,7 @@ json api_endpoint_mutate(ControlContext& c, const ApiScope& s, const std::string
   if (auto n = field_string(*dm, "displayName", "deployedModel")) it->display_name = *n;
   e.update_time = time_now_rfc3339();
   c.store.endpoint_put(e);
+  endpoints_replicas_sync(c);
   return operation(s, e, "MutateDeployedModelResponse", {{"deployedModel", deployed_to_rest(*it, s)}});
 }
 
@@ -310,6 +313,7 @@ int endpoints_for_tuned_jobs(ControlContext& c, const std::string& since) {
     eps.push_back(e);
     made++;
   }
+  if (made > 0) endpoints_replicas_sync(c);
   return made;
 }
 
@@ -329,6 +333,30 @@ void endpoints_restore(ControlContext& c) {
                      d.id.c_str(), ex.what());
       }
     }
+  try {
+    endpoints_replicas_sync(c);
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "loam serve: replicas of deployed models: %s\n", ex.what());
+  }
+}
+
+void endpoints_replicas_sync(ControlContext& c) {
+  if (!c.engine) return;
+  std::map<std::string, std::pair<int, int>> bounds;  // base path -> (min, max)
+  for (const EndpointRecord& e : c.store.endpoint_list())
+    for (const DeployedModelRecord& d : e.deployed) {
+      auto m = c.store.model_get(d.model_id, d.model_version_id);
+      if (!m) continue;
+      InferTarget t;
+      try {
+        t = infer_target_resolve(c, m->id + "@" + std::to_string(m->version_id), "model");
+      } catch (const Error&) {
+        continue;  // reported when it was deployed or restored
+      }
+      auto [it, fresh] = bounds.try_emplace(t.base_path, d.min_replicas, d.max_replicas);
+      if (!fresh) it->second = {std::max(it->second.first, d.min_replicas), std::max(it->second.second, d.max_replicas)};
+    }
+  c.engine->replicas_bounds(bounds);
 }
 
 }  // namespace loam

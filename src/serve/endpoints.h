@@ -50,6 +50,12 @@ nlohmann::json api_endpoint_patch(ControlContext& c, const ApiScope& s, const st
 // not thrown: one unloadable model does not keep the server down.
 void endpoints_restore(ControlContext& c);
 
+// Sets each served base's replica bounds from the deployed models on it:
+// the largest minReplicaCount and the largest maxReplicaCount among them
+// (the replicas of a base serve every model on it); bases deployed nowhere
+// keep one replica. Called after every deploy, undeploy and mutate.
+void endpoints_replicas_sync(ControlContext& c);
+
 // Gives every tuning job that succeeded at or after `since` (RFC 3339) an
 // endpoint serving its tuned model (labelled tuning_job=<job id>; the job's
 // tunedModel.endpoint names it), unless it has one. The server calls this

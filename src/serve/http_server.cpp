@@ -72,7 +72,11 @@ int serve_run(const ServeConfig& cfg) {
   for (const auto& p : cfg.allow_paths) paths.roots.push_back(p);
 
   JobRunner runner(*store, {cfg.max_concurrent_jobs, self_exe(), cfg.data_dir});
-  InferenceEngine engine(cfg.infer);
+  InferSettings infer = cfg.infer;
+  infer.replica_binary = self_exe();
+  infer.events_path = cfg.data_dir + "/replica_events.jsonl";
+  infer.cache_dir = cfg.data_dir + "/cache";
+  InferenceEngine engine(infer);
   ServeMetrics metrics;
   ControlContext ctx{*store, paths, [&runner] { runner.poke(); }, &engine, &metrics};
   ctx.api_key_required = !cfg.api_key.empty();

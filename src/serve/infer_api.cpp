@@ -55,12 +55,9 @@ std::vector<int32_t> infer_text_prompt(const InferBase& b, const std::string& te
   return b.text.tokenizer.encode(text, /*add_special_tokens=*/true);
 }
 
-namespace {
-
-// Restricts decoding to exactly one of `labels`: after the tokens generated
-// so far, only a token continuing some label's tokenization is allowed, and
-// eos only once a whole label has been generated.
-GenerateRequest::Constrain enum_constraint(const Tokenizer& tok, const std::vector<std::string>& labels,
+// Only a token continuing some label's tokenization is allowed, and eos
+// only once a whole label has been generated.
+GenerateRequest::Constrain infer_enum_constraint(const Tokenizer& tok, const std::vector<std::string>& labels,
                                            const std::vector<int>& eos, const std::string& field) {
   std::vector<std::vector<int32_t>> seqs;
   for (const std::string& l : labels) {
@@ -80,8 +77,6 @@ GenerateRequest::Constrain enum_constraint(const Tokenizer& tok, const std::vect
       if (!ok[static_cast<size_t>(v)]) logits[v] = -INFINITY;
   };
 }
-
-}  // namespace
 
 InferCall::~InferCall() {
   for (auto& t : tickets) t->cancel();
@@ -111,7 +106,8 @@ std::unique_ptr<InferCall> infer_submit(InferenceEngine& e, const InferTarget& t
   job.gen.eos_ids = spec.ignore_eos ? std::vector<int>{} : b.eos_ids;
   job.gen.top_logprobs = spec.top_logprobs;
   if (!spec.enum_labels.empty()) {
-    job.gen.constrain = enum_constraint(b.text.tokenizer, spec.enum_labels, b.eos_ids, "responseSchema.enum");
+    job.gen.constrain = infer_enum_constraint(b.text.tokenizer, spec.enum_labels, b.eos_ids, "responseSchema.enum");
+    job.enum_labels = spec.enum_labels;  // a replica rebuilds the constraint from them
     job.gen.eos_ids = b.eos_ids;
   }
   auto call = std::make_unique<InferCall>();

@@ -77,4 +77,9 @@ std::vector<Completion> infer_collect(InferCall& call, const std::function<bool(
 
 std::string finish_reason_openai(FinishReason f);  // "stop" | "length"
 
+// Restricts decoding to exactly one of `labels` (then one of `eos`).
+// Throws InvalidArgument naming `field` for an empty label or no eos.
+GenerateRequest::Constrain infer_enum_constraint(const Tokenizer& tok, const std::vector<std::string>& labels,
+                                                 const std::vector<int>& eos, const std::string& field);
+
 }  // namespace loam

@@ -80,15 +80,34 @@ std::string ServeMetrics::render(InferenceEngine* engine, Store* store) {
     gauge("loam_decode_step_rows_total", "Sequences summed over steps (divide by steps: mean batch).", "counter",
           [](const InferStats& s) { return s.step_rows; });
     gauge("loam_adapters_loaded", "Adapters in memory.", "gauge", [](const InferStats& s) { return s.adapters_loaded; });
+    gauge("loam_prefix_tokens_reused_total", "Prompt tokens whose KV was copied from a shared prefix, not computed.",
+          "counter", [](const InferStats& s) { return s.prefix_tokens_reused; });
     gauge("loam_kv_cache_rows", "KV cache rows held by running sequences.", "gauge", [](const InferStats& s) { return s.kv_rows; });
   }
-  if (store) {
-    o << "# HELP loam_replicas Replicas serving each deployed model (min..max as deployed; one scheduler per base).\n"
-         "# TYPE loam_replicas gauge\n";
-    for (const EndpointRecord& e : store->endpoint_list())
-      for (const DeployedModelRecord& d : e.deployed)
-        o << "loam_replicas{endpoint=\"" << e.id << "\",deployed_model=\"" << d.id << "\"} "
-          << (engine ? 1 : 0) << "\n";
+  if (engine) {
+    const auto stats = engine->stats();
+    o << "# HELP loam_base_replicas Replica processes ready, per base model.\n# TYPE loam_base_replicas gauge\n";
+    for (const InferStats& s : stats) o << "loam_base_replicas{base=\"" << label_escape(s.base) << "\"} " << s.replicas << "\n";
+    if (store) {
+      // A deployed model is served by its base's replicas (tuned models by their base's).
+      auto base_of = [store](const DeployedModelRecord& d) -> std::string {
+        auto m = store->model_get(d.model_id, d.model_version_id);
+        if (!m) return "";
+        if (m->kind != "tuned") return m->artifact_path;
+        auto b = store->model_get(m->base_model_id, m->base_version_id);
+        return b ? b->artifact_path : "";
+      };
+      o << "# HELP loam_replicas Replica processes ready to serve each deployed model (its base's).\n"
+           "# TYPE loam_replicas gauge\n";
+      for (const EndpointRecord& e : store->endpoint_list())
+        for (const DeployedModelRecord& d : e.deployed) {
+          const std::string b = base_of(d);
+          int64_t n = 0;
+          for (const InferStats& s : stats)
+            if (s.base == b) n = s.replicas;
+          o << "loam_replicas{endpoint=\"" << e.id << "\",deployed_model=\"" << d.id << "\"} " << n << "\n";
+        }
+    }
   }
   return o.str();
 }

@@ -58,6 +58,7 @@ const Op kRootOps[] = {
     {"get", "/console/{file}", "The web console's static files"},
     {"get", "/openapi.json", "This document"},
     {"get", "/metrics", "Prometheus metrics (requests, latency, TTFT, tokens, queue, batch, adapters, replicas)"},
+    {"get", "/v1/inference/replicas", "Replica processes per served base (bounds, state, running requests) and replica events"},
     {"post", "/v1/chat/completions", "OpenAI chat completion (stream, n, stop, seed, logprobs, response_format enum)"},
     {"post", "/v1/completions", "OpenAI text completion"},
     {"get", "/v1/models", "Models and endpoints a request may name (tuned models with their parent)"},

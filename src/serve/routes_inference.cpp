@@ -106,7 +106,11 @@ void stream_run(ControlContext& c, StreamState& st, httplib::DataSink& sink) {
         [&] { return st.probe.gone(); });
     for (size_t i = 0; i < cs.size(); i++) {
       if (openai) {
-        event(openai_chunk(chat, st.id, model, i, "", finish_reason_openai(cs[i].finish).c_str(), !started[i]));
+        json last = openai_chunk(chat, st.id, model, i, "", finish_reason_openai(cs[i].finish).c_str(), !started[i]);
+        if (st.req.logprobs)
+          last["choices"][0]["logprobs"] =
+              openai_chunk_logprobs(chat, cs[i], c.engine->base(st.target.base_path).text.tokenizer);
+        event(last);
       } else {
         json last = genai_chunk(model, i, "", genai_finish(cs[i].finish));
         if (i + 1 == cs.size()) last["usageMetadata"] = genai_response(st.req, model, cs)["usageMetadata"];
@@ -212,6 +216,7 @@ void routes_inference_add(Router& r, ControlContext& c) {
     });
   });
   r.add_json("GET", "/v1/models", [&c](const httplib::Request&, const PathParams&) { return openai_models_list(c); });
+  routes_replicas_add(r, c);
   r.add("GET", "/metrics", [&c](const httplib::Request&, httplib::Response& res, const PathParams&) {
     ServeMetrics none;
     res.set_content((c.metrics ? *c.metrics : none).render(c.engine, &c.store), "text/plain; version=0.0.4");

@@ -60,6 +60,15 @@ async function main() {
     check(Math.abs(t.top_logprobs[0].logprob - t.logprob) < 1e-4, 'greedy token is the most likely');
     check(t.top_logprobs[0].logprob >= t.top_logprobs[1].logprob, 'sorted');
   }
+  // Streamed, the same log-probabilities arrive (with the finishing chunk).
+  const lps = await client.chat.completions.create({ model: baseName, messages: ask, temperature: 0, max_tokens: 5,
+    logprobs: true, top_logprobs: 3, stream: true });
+  const streamed = [];
+  for await (const chunk of lps) {
+    const c = chunk.choices[0];
+    if (c && c.logprobs && c.logprobs.content) streamed.push(...c.logprobs.content);
+  }
+  check(JSON.stringify(streamed) === JSON.stringify(content), 'streamed logprobs differ: ' + JSON.stringify(streamed));
 
   // Stop sequence: the text ends before it.
   const stopAt = out.plain.length > 3 ? out.plain.slice(2, 4) : null;

@@ -73,6 +73,46 @@ for i in 0 1 2 3 4 5; do m=demo; [ $((i % 2)) = 1 ] && m=demo-support; chat $m "
 wait "${pids[@]}"
 for i in 0 1 2 3 4 5; do cmp -s "$work/alone$i" "$work/together$i" || fail "request $i batched: $(cat "$work/together$i") alone: $(cat "$work/alone$i")"; done
 
+# 8 concurrent requests over 4 adapters (2 each, one batch of 4 adapters)
+# give exactly what each adapter gives alone. Three more adapters: the same
+# data at other learning rates.
+adapters=(demo-support)
+for lr in 30 60 100; do
+  job="{\"baseModel\":\"demo\",\"tunedModelDisplayName\":\"demo-lr$lr\",\"supervisedTuningSpec\":{\"trainingDatasetUri\":\"gs://b/train.jsonl\",\"hyperParameters\":{\"epochCount\":1,\"batchSize\":4,\"adapterSize\":4,\"learningRateMultiplier\":$lr}}}"
+  [ "$(status -X POST "$base/tuningJobs" -d "$job")" = 200 ] || fail "tuning job lr $lr: $(cat "$work/body")"
+  j=$(jq_py "print(d['name'].split('/')[-1])")
+  for _ in $(seq 1 600); do
+    status "$base/tuningJobs/$j" >/dev/null
+    grep -q '"JOB_STATE_\(SUCCEEDED\|FAILED\|CANCELLED\)"' "$work/body" && break
+    sleep 0.2
+  done
+  grep -q JOB_STATE_SUCCEEDED "$work/body" || fail "tuning job lr $lr did not succeed: $(cat "$work/body")"
+  adapters+=(demo-lr$lr)
+done
+# The demo model's greedy text hardly moves with an adapter; its
+# log-probabilities do: each answer is its text and first 8 logprobs.
+chatlp() {  # MODEL QUESTION OUT
+  curl -s "${auth[@]}" "$url/v1/chat/completions" -d "{\"model\":\"$1\",\"temperature\":0,\"max_tokens\":8,\"ignore_eos\":true,\"logprobs\":true,\"messages\":[{\"role\":\"user\",\"content\":\"$2\"}]}" \
+    | $py -c "import json,sys; c=json.load(sys.stdin)['choices'][0]; print(json.dumps([c['message']['content'], [t['logprob'] for t in c['logprobs']['content']]]))" > "$3"
+}
+for i in 0 1 2 3 4 5 6 7; do chatlp "${adapters[$((i % 4))]}" "${qs[$((i / 4))]}" "$work/a_alone$i"; done
+pids=()
+for i in 0 1 2 3 4 5 6 7; do chatlp "${adapters[$((i % 4))]}" "${qs[$((i / 4))]}" "$work/a_together$i" & pids+=($!); done
+wait "${pids[@]}"
+$py - "$work" <<'PY' || fail "8 requests over 4 adapters in one batch differ from each alone"
+import json, sys
+w = sys.argv[1]
+alone = [json.load(open(f"{w}/a_alone{i}")) for i in range(8)]
+together = [json.load(open(f"{w}/a_together{i}")) for i in range(8)]
+for i, (a, t) in enumerate(zip(alone, together)):
+    if a[0] != t[0] or max(abs(x - y) for x, y in zip(a[1], t[1])) > 1e-4:
+        sys.exit(f"request {i}: batched {t} alone {a}")
+# The adapters must answer differently, or a mixed-up adapter would pass.
+for i in range(1, 4):
+    if max(abs(x - y) for x, y in zip(alone[0][1], alone[i][1])) < 1e-3:
+        sys.exit(f"adapter {i} answers like adapter 0: {alone[i]}")
+PY
+
 # The tuning job's tunedModel.endpoint serves the tuned model.
 tep=
 for _ in $(seq 1 50); do

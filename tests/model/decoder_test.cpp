@@ -148,6 +148,58 @@ TEST(BatchDecoder, ChunkedPrefillEqualsWhole) {
   EXPECT_EQ(out[0][0].size(), 5u);
 }
 
+// Prefix reuse: a prompt sharing a prefix with a finished sequence's
+// prompt (kept) or a running one copies that prefix's KV and decodes the
+// same tokens as a decoder that computes everything; another adapter's
+// prefix is never reused.
+TEST(BatchDecoder, PrefixReuseEqualsRecompute) {
+  Model m = model_load(test::model_case_dir("llama"));
+  const Tokenizer tok = id_tokenizer();
+  const LoraAdapter ad = noisy_adapter(m, 2, 11);
+  std::vector<int32_t> header;
+  for (int i = 0; i < 9; i++) header.push_back((i * 53 + 3) % 256);
+  auto req = [&](std::vector<int32_t> tail, const LoraAdapter* lora) {
+    GenerateRequest r;
+    r.prompt = header;
+    r.prompt.insert(r.prompt.end(), tail.begin(), tail.end());
+    r.max_tokens = 6;
+    r.eos_ids = {};
+    r.lora = lora;
+    return r;
+  };
+  const GenerateRequest first = req({40, 41}, nullptr), second = req({50, 51, 52}, nullptr),
+                        third = req({60}, nullptr), tuned = req({50, 51, 52}, &ad);
+  auto alone = [&](const GenerateRequest& r) {
+    BatchDecoder dec(m, tok);
+    const int64_t id = dec.add(r);
+    while (!dec.finished(id)) dec.step();
+    EXPECT_EQ(dec.n_prefix_reused(), 0);
+    return dec.take(id).tokens;
+  };
+  BatchDecoder dec(m, tok);
+  dec.set_prefix_cache(4);
+  const int64_t i1 = dec.add(first);
+  while (!dec.finished(i1)) dec.step();
+  EXPECT_EQ(dec.take(i1).tokens, alone(first));
+  EXPECT_EQ(dec.n_prefix_reused(), 0);
+  const int64_t i2 = dec.add(second);  // from the kept prompt of `first`
+  EXPECT_EQ(dec.n_prefix_reused(), 9);
+  dec.step();
+  const int64_t i3 = dec.add(third);   // from `second`, running (header + nothing more in common)
+  EXPECT_EQ(dec.n_prefix_reused(), 18);
+  const int64_t i4 = dec.add(tuned);   // another adapter: computed
+  EXPECT_EQ(dec.n_prefix_reused(), 18);
+  while (!dec.finished(i2) || !dec.finished(i3) || !dec.finished(i4)) dec.step();
+  EXPECT_EQ(dec.take(i2).tokens, alone(second));
+  EXPECT_EQ(dec.take(i3).tokens, alone(third));
+  EXPECT_EQ(dec.take(i4).tokens, alone(tuned));
+  // The whole prompt kept: all but its last token reused.
+  const int64_t i5 = dec.add(second);
+  EXPECT_EQ(dec.n_prefix_reused(), 18 + 11);
+  while (!dec.finished(i5)) dec.step();
+  EXPECT_EQ(dec.take(i5).tokens, alone(second));
+}
+
 // Log-probabilities: the greedy token is the most likely alternative, and a
 // constraint that allows one token forces it.
 TEST(BatchDecoder, LogprobsAndConstraint) {
