@@ -55,9 +55,22 @@ void segment_forward(float* y, const float* src, const LoraSegment& s, int64_t r
   const LoraMatrix& m = *s.lora;
   const int64_t in = m.in, out = m.out, r = m.rank;
   rank_project(u, src, m.a.data(), rows, in, r, 1.0f);
-  if (rows < 16) {  // decode: a few dot products of length r per output, B read in place
-    for (int64_t t = 0; t < rows; t++)
-      for (int64_t o = 0; o < out; o++) y[t * out + o] += s.scale * vec_dot(u + t * r, m.b.data() + o * r, r);
+  if (rows < 16 && r <= 64) {  // decode: B read in place, a block of outputs at a time
+    constexpr int64_t kBlock = 32;
+    float bt_block[64 * kBlock];  // Bᵀ of this block: (r, kBlock)
+    for (int64_t o0 = 0; o0 < out; o0 += kBlock) {
+      const int64_t nb = std::min(kBlock, out - o0);
+      for (int64_t i = 0; i < nb; i++)
+        for (int64_t j = 0; j < r; j++) bt_block[j * kBlock + i] = m.b[(o0 + i) * r + j];
+      for (int64_t t = 0; t < rows; t++) {
+        float* yt = y + t * out + o0;
+        for (int64_t j = 0; j < r; j++) {
+          const float c = s.scale * u[t * r + j];
+          const float* bj = bt_block + j * kBlock;
+          for (int64_t i = 0; i < nb; i++) yt[i] += c * bj[i];
+        }
+      }
+    }
     return;
   }
   thread_local std::vector<float> bt;
