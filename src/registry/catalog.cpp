@@ -220,16 +220,20 @@ int64_t serve_memory_bytes(const ModelConfig& c, int64_t weight_bytes, int64_t c
   return weight_bytes + kv + logits + kOverheadBytes;
 }
 
-CatalogMemory catalog_memory_estimate(const CatalogEntry& e) {
-  const ModelConfig c = catalog_model_config(e);
+CatalogMemory memory_estimate(const ModelConfig& c, int64_t weight_bytes, int64_t context_length) {
   CatalogMemory m;
-  m.weight_bytes = model_weight_bytes(c, dtype_of(e.dtype));
+  m.weight_bytes = weight_bytes;
   SftConfig cfg;  // `loam tune sft` defaults
   cfg.lora.rank = 8;
   m.tune_rank8_bytes = sft_peak_memory_bytes(
       c, m.weight_bytes, static_cast<int64_t>(cfg.hyperparameters.batch_size) * cfg.hyperparameters.max_seq_length, cfg);
-  m.serve_bytes = serve_memory_bytes(c, m.weight_bytes, std::min(e.context_length, kServeContextCap));
+  m.serve_bytes = serve_memory_bytes(c, m.weight_bytes, std::min(context_length, kServeContextCap));
   return m;
+}
+
+CatalogMemory catalog_memory_estimate(const CatalogEntry& e) {
+  const ModelConfig c = catalog_model_config(e);
+  return memory_estimate(c, model_weight_bytes(c, dtype_of(e.dtype)), e.context_length);
 }
 
 FilterRecord catalog_filter_record(const CatalogEntry& e) {

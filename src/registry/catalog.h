@@ -93,6 +93,11 @@ ModelConfig catalog_model_config(const CatalogEntry& e);
 // The memory formula above, from the entry's shapes (ignores e.memory).
 CatalogMemory catalog_memory_estimate(const CatalogEntry& e);
 
+// The same formula for any config whose weights take `weight_bytes` as
+// stored (a registered model's checkpoint): serving is costed at
+// min(context_length, 8192) tokens.
+CatalogMemory memory_estimate(const ModelConfig& c, int64_t weight_bytes, int64_t context_length);
+
 // Memory to serve one sequence of `context_tokens`: the weights, an fp32 KV
 // cache (2 × layers × kv_dim × 4 bytes per token, as model/kv_cache.h holds
 // it), logits and a fixed 200 MiB.

@@ -56,7 +56,12 @@ json api_models_list(ControlContext& c, const ApiScope& s, const ListParams& p) 
   std::string next;
   json models = json::array();
   for (size_t i : list_select(fields, p, next))
-    models.push_back(i < all.size() ? model_to_rest(all[i], s) : catalog_to_rest(garden.entries[i - all.size()]));
+    if (i < all.size()) {
+      models.push_back(model_to_rest(all[i], s));
+      models.back()["metadata"]["memoryBytes"] = model_memory_rest(c, all[i]);
+    } else {
+      models.push_back(catalog_to_rest(garden.entries[i - all.size()]));
+    }
   json r = {{"models", models}};
   if (!next.empty()) r["nextPageToken"] = next;
   return r;
@@ -66,6 +71,7 @@ json api_model_get(ControlContext& c, const ApiScope& s, const std::string& name
   const ModelRecord m = model_resolve(c.store, name, "name");
   json r = model_to_rest(m, s);
   r["metadata"]["chatTemplate"] = m.chat_template;  // the one model's page shows it (lists leave it out)
+  r["metadata"]["memoryBytes"] = model_memory_rest(c, m);
   return r;
 }
 

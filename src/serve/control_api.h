@@ -37,6 +37,13 @@ nlohmann::json api_model_upload(ControlContext& c, const ApiScope& s, const nloh
 nlohmann::json api_model_patch(ControlContext& c, const ApiScope& s, const std::string& name, const nlohmann::json& body);
 nlohmann::json api_model_delete(ControlContext& c, const ApiScope& s, const std::string& name, bool force);
 
+// Memory to tune (rank-8 LoRA, `loam tune sft` defaults) and to serve a
+// registered model, estimated from its config as the catalog's figures are
+// (registry/catalog.h: memory_estimate): {"weights", "tuneRank8", "serve"}
+// in bytes; a tuned model has no tuneRank8 and serves as its base plus the
+// adapter. null when the checkpoint cannot be read.
+nlohmann::json model_memory_rest(ControlContext& c, const ModelRecord& m);
+
 // A model's versions, oldest first: {"models": [Model...], "nextPageToken"}
 // (list filter, order and pages as models list).
 nlohmann::json api_model_versions(ControlContext& c, const ApiScope& s, const std::string& name, const ListParams& p);

@@ -32,10 +32,10 @@ void ServeMetrics::Histogram::add(double v) {
   count++;
 }
 
-void ServeMetrics::request_done(const std::string& route, int status, double seconds) {
+void ServeMetrics::request_done(const std::string& route, int status, double seconds, const std::string& endpoint) {
   std::lock_guard<std::mutex> lk(mu_);
-  requests_[{route, status}]++;
-  latency_[route].add(seconds);
+  requests_[{route, status, endpoint}]++;
+  latency_[{route, endpoint}].add(seconds);
 }
 
 void ServeMetrics::first_token(double seconds) {
@@ -55,13 +55,16 @@ std::string ServeMetrics::render(InferenceEngine* engine, Store* store) {
   };
   {
     std::lock_guard<std::mutex> lk(mu_);
-    o << "# HELP loam_requests_total Inference requests answered, by route and HTTP status.\n"
+    o << "# HELP loam_requests_total Inference requests answered, by route and HTTP status (and endpoint, when addressed to one).\n"
          "# TYPE loam_requests_total counter\n";
+    auto ep = [](const std::string& e) { return e.empty() ? std::string() : ",endpoint=\"" + label_escape(e) + "\""; };
     for (const auto& [k, n] : requests_)
-      o << "loam_requests_total{route=\"" << label_escape(k.first) << "\",status=\"" << k.second << "\"} " << n << "\n";
-    o << "# HELP loam_request_duration_seconds Time from request to its last byte, by route.\n"
+      o << "loam_requests_total{route=\"" << label_escape(std::get<0>(k)) << "\",status=\"" << std::get<1>(k) << "\""
+        << ep(std::get<2>(k)) << "} " << n << "\n";
+    o << "# HELP loam_request_duration_seconds Time from request to its last byte, by route (and endpoint).\n"
          "# TYPE loam_request_duration_seconds histogram\n";
-    for (const auto& [route, h] : latency_) hist("loam_request_duration_seconds", "route=\"" + label_escape(route) + "\"", h);
+    for (const auto& [k, h] : latency_)
+      hist("loam_request_duration_seconds", "route=\"" + label_escape(k.first) + "\"" + ep(k.second), h);
     o << "# HELP loam_time_to_first_token_seconds Time from request to its first generated text.\n"
          "# TYPE loam_time_to_first_token_seconds histogram\n";
     hist("loam_time_to_first_token_seconds", "", ttft_);

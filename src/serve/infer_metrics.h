@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <utility>
 
 namespace loam {
@@ -19,7 +20,9 @@ class Store;
 
 class ServeMetrics {
  public:
-  void request_done(const std::string& route, int status, double seconds);
+  // endpoint: the id of the endpoint the request was addressed to, or "";
+  // when set, the request's series carry an endpoint label too.
+  void request_done(const std::string& route, int status, double seconds, const std::string& endpoint = "");
   void first_token(double seconds);
   // The text of /metrics. engine and store may be null.
   std::string render(InferenceEngine* engine, Store* store);
@@ -32,8 +35,8 @@ class ServeMetrics {
     void add(double v);
   };
   std::mutex mu_;
-  std::map<std::pair<std::string, int>, int64_t> requests_;  // GUARDED_BY(mu_)
-  std::map<std::string, Histogram> latency_;                  // GUARDED_BY(mu_), by route
+  std::map<std::tuple<std::string, int, std::string>, int64_t> requests_;  // GUARDED_BY(mu_), route, status, endpoint
+  std::map<std::pair<std::string, std::string>, Histogram> latency_;       // GUARDED_BY(mu_), by route, endpoint
   Histogram ttft_;                                            // GUARDED_BY(mu_)
 };
 

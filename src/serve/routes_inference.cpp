@@ -49,20 +49,30 @@ std::string request_id(const char* prefix) {
   return buf;
 }
 
-// Runs the handler body; records the request in the metrics, and gives a
+// Runs the handler body; records the request in the metrics (with the id of
+// the endpoint it was addressed to, once the body has found it), and gives a
 // 429 its Retry-After header, whatever way the body ends.
-void measured(ControlContext& c, const std::string& route, httplib::Response& res, const std::function<void(bool&)>& body) {
+void measured(ControlContext& c, const std::string& route, httplib::Response& res,
+              const std::function<void(bool&, std::string&)>& body) {
   const auto t0 = clock_type::now();
   bool streaming = false;  // a streaming body records itself when the stream ends
+  std::string endpoint;
   try {
-    body(streaming);
+    body(streaming, endpoint);
   } catch (const std::exception& e) {
     const ApiError a = api_error_of(e);
     if (a.http_status == 429) res.set_header("Retry-After", "1");
-    if (c.metrics) c.metrics->request_done(route, a.http_status, since(t0));
+    if (c.metrics) c.metrics->request_done(route, a.http_status, since(t0), endpoint);
     throw;
   }
-  if (c.metrics && !streaming) c.metrics->request_done(route, res.status < 0 ? 200 : res.status, since(t0));
+  if (c.metrics && !streaming) c.metrics->request_done(route, res.status < 0 ? 200 : res.status, since(t0), endpoint);
+}
+
+// The id of the endpoint `ref` names, or "" (a model, or nothing known).
+std::string endpoint_id_of(ControlContext& c, const std::string& ref) {
+  if (ref.empty()) return "";
+  auto ep = endpoint_find(c.store, ref);
+  return ep ? ep->id : "";
 }
 
 struct StreamState {
@@ -71,6 +81,7 @@ struct StreamState {
   InferTarget target;
   Dialect dialect;
   std::string id, route;
+  std::string endpoint;  // for the metrics
   bool sse = true;  // streamGenerateContent without alt=sse: a JSON array
   ClientProbe probe;
   clock_type::time_point t0;
@@ -131,14 +142,15 @@ void stream_run(ControlContext& c, StreamState& st, httplib::DataSink& sink) {
   if (openai) sink_write(sink, "data: [DONE]\n\n");
   else if (!st.sse) sink_write(sink, first_event ? "[]" : "]");
   sink.done();
-  if (c.metrics) c.metrics->request_done(st.route, status, since(st.t0));
+  if (c.metrics) c.metrics->request_done(st.route, status, since(st.t0), st.endpoint);
 }
 
 void generate(ControlContext& c, const httplib::Request& q, httplib::Response& res, GenRequest r, Dialect d,
-              const std::string& route, bool& streaming, bool sse = true) {
+              const std::string& route, bool& streaming, std::string& endpoint, bool sse = true) {
   const auto t0 = clock_type::now();
   InferenceEngine& e = engine_of(c);
   const std::string field = d == Dialect::GenerateContent ? "endpoint" : "model";
+  endpoint = endpoint_id_of(c, r.model);
   InferTarget t = infer_target_resolve(c, r.model, field, r.spec.sampling.seed);
   const InferBase& b = e.base(t.base_path);  // loads it on first use (an on-demand deployment)
   gen_request_tokenize(r, b);
@@ -163,7 +175,7 @@ void generate(ControlContext& c, const httplib::Request& q, httplib::Response& r
   streaming = true;
   auto st = std::make_shared<StreamState>(StreamState{std::move(call), std::move(r), std::move(t), d,
                                                       request_id(d == Dialect::OpenAiChat ? "chatcmpl-" : "cmpl-"), route,
-                                                      sse, ClientProbe(q), t0});
+                                                      endpoint, sse, ClientProbe(q), t0});
   res.status = 200;
   const char* type = st->sse ? "text/event-stream" : "application/json";
   res.set_header("Cache-Control", "no-cache");
@@ -206,13 +218,15 @@ void predict(ControlContext& c, const httplib::Request& q, httplib::Response& re
 
 void routes_inference_add(Router& r, ControlContext& c) {
   r.add("POST", "/v1/chat/completions", [&c](const httplib::Request& q, httplib::Response& res, const PathParams&) {
-    measured(c, "/v1/chat/completions", res, [&](bool& streaming) {
-      generate(c, q, res, openai_chat_parse(body_parse(q.body)), Dialect::OpenAiChat, "/v1/chat/completions", streaming);
+    measured(c, "/v1/chat/completions", res, [&](bool& streaming, std::string& endpoint) {
+      generate(c, q, res, openai_chat_parse(body_parse(q.body)), Dialect::OpenAiChat, "/v1/chat/completions", streaming,
+               endpoint);
     });
   });
   r.add("POST", "/v1/completions", [&c](const httplib::Request& q, httplib::Response& res, const PathParams&) {
-    measured(c, "/v1/completions", res, [&](bool& streaming) {
-      generate(c, q, res, openai_completion_parse(body_parse(q.body)), Dialect::OpenAiCompletion, "/v1/completions", streaming);
+    measured(c, "/v1/completions", res, [&](bool& streaming, std::string& endpoint) {
+      generate(c, q, res, openai_completion_parse(body_parse(q.body)), Dialect::OpenAiCompletion, "/v1/completions",
+               streaming, endpoint);
     });
   });
   r.add_json("GET", "/v1/models", [&c](const httplib::Request&, const PathParams&) { return openai_models_list(c); });
@@ -250,21 +264,25 @@ void routes_inference_add(Router& r, ControlContext& c) {
       return api_endpoint_mutate(c, scope_of(p), p.at("endpoint"), body_parse(q.body));
     });
     r.add("POST", ep + ":predict", [&c](const httplib::Request& q, httplib::Response& res, const PathParams& p) {
-      measured(c, ":predict", res, [&](bool&) { predict(c, q, res, p.at("endpoint"), scope_of(p)); });
+      measured(c, ":predict", res, [&](bool&, std::string& endpoint) {
+        endpoint = endpoint_id_of(c, p.at("endpoint"));
+        predict(c, q, res, p.at("endpoint"), scope_of(p));
+      });
     });
     // generateContent on an endpoint, or on a registered model by name.
     for (const std::string target : {ep, base + "/publishers/{publisher}/models/{model}"}) {
       const std::string key = target == ep ? "endpoint" : "model";
       r.add("POST", target + ":generateContent", [&c, key](const httplib::Request& q, httplib::Response& res, const PathParams& p) {
-        measured(c, ":generateContent", res, [&](bool& streaming) {
-          generate(c, q, res, genai_parse(body_parse(q.body), p.at(key)), Dialect::GenerateContent, ":generateContent", streaming);
+        measured(c, ":generateContent", res, [&](bool& streaming, std::string& endpoint) {
+          generate(c, q, res, genai_parse(body_parse(q.body), p.at(key)), Dialect::GenerateContent, ":generateContent",
+                   streaming, endpoint);
         });
       });
       r.add("POST", target + ":streamGenerateContent", [&c, key](const httplib::Request& q, httplib::Response& res, const PathParams& p) {
-        measured(c, ":streamGenerateContent", res, [&](bool& streaming) {
+        measured(c, ":streamGenerateContent", res, [&](bool& streaming, std::string& endpoint) {
           GenRequest g = genai_parse(body_parse(q.body), p.at(key));
           g.stream = true;
-          generate(c, q, res, std::move(g), Dialect::GenerateContent, ":streamGenerateContent", streaming,
+          generate(c, q, res, std::move(g), Dialect::GenerateContent, ":streamGenerateContent", streaming, endpoint,
                    q.get_param_value("alt") == "sse");
         });
       });

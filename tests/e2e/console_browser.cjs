@@ -10,6 +10,7 @@ const [webDir, url, key, shots, trainFile, badFile, testFile, xssName] = process
 const puppeteer = require(path.join(webDir, 'node_modules', 'puppeteer-core'));
 
 const problems = [];
+let expect401 = false;  // while a wrong key is tried on purpose
 const origin = new URL(url).origin;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function check(cond, what) { if (!cond) throw new Error(`check failed: ${what}`); }
@@ -75,12 +76,18 @@ async function shot(page, name) {
   try {
     const page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 800 });  // a laptop screen
-    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'assert') problems.push(`console ${m.type()}: ${m.text()}`); });
+    page.on('console', (m) => {
+      if (expect401 && /\b401\b/.test(m.text())) return;  // the browser's own note of the refused request
+      if (m.type() === 'error' || m.type() === 'assert') problems.push(`console ${m.type()}: ${m.text()}`);
+    });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     page.on('dialog', async (d) => { problems.push(`dialog (${d.type()}): ${d.message()}`); await d.dismiss(); });
     page.on('requestfailed', (r) => problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
     page.on('request', (r) => { if (!r.url().startsWith(origin) && !r.url().startsWith('data:')) problems.push(`request leaves the machine: ${r.url()}`); });
-    page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`); });
+    page.on('response', (r) => {
+      if (expect401 && r.status() === 401) return;
+      if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
+    });
 
     // 1. No key yet: a clear prompt, not a broken page.
     await page.goto(url + '/', { waitUntil: 'networkidle0' });
@@ -88,7 +95,16 @@ async function shot(page, name) {
     const keyInput = await control(page, 'API key');
     await shot(page, '01-api-key');
     check((await page.$$('main table')).length === 0, 'no page content before the key');
-    await page.type(keyInput, key);
+    // A wrong key: the prompt again, saying so, and nothing else on the page.
+    expect401 = true;
+    await page.type(keyInput, `${key}-wrong`);
+    await clickButton(page, 'Continue');
+    await waitText(page, 'main', /did not accept this API key/);
+    check(/API key needed/.test(await page.$eval('main h1', (e) => e.textContent)), 'the key prompt is back');
+    check((await page.$$('main table, main .card')).length === 0, 'no page content with a wrong key');
+    await shot(page, '01b-api-key-wrong');
+    expect401 = false;
+    await page.type(await control(page, 'API key'), key);
     await clickButton(page, 'Continue');
 
     // 2. Model garden: registered models and the catalog; the hostile display name is text.
@@ -103,6 +119,27 @@ async function shot(page, name) {
     const rows = await page.$$eval('main tbody tr', (r) => r.length);
     check(rows > 0, 'the filter finds llama models');
     await shot(page, '02b-model-garden-table');
+    // The registered model's row has its memory figures, not dashes.
+    await page.goto(`${url}/#/models?view=table`);
+    await waitText(page, 'main table', /imported/);
+    const demoRow = await page.$$eval('main tbody tr', (rs) => rs.map((r) => [...r.cells].map((c) => c.textContent)).find((c) => c[1] === 'imported'));
+    check(demoRow && /[KMG]iB$/.test(demoRow[7]) && /[KMG]iB$/.test(demoRow[8]), `memory to tune and serve for a registered model (${demoRow})`);
+
+    // A catalog entry's own page: what the catalog knows and how to get it.
+    await page.goto(`${url}/#/models`);
+    await waitText(page, 'main', /model garden ·/);
+    const gardenHref = await page.$eval('main a[href^="#/garden/"]', (a) => a.getAttribute('href'));
+    await page.click(`main a[href="${gardenHref}"]`);
+    await waitHash(page, /#\/garden\//);
+    const hfId = decodeURIComponent(gardenHref.slice('#/garden/'.length));
+    await waitText(page, '#pull-command', new RegExp(`^loam models pull ${hfId.replace(/[.]/g, '\\.')}$`));
+    const facts = await page.$eval('main dl', (e) => e.textContent);
+    for (const k of ['Hugging Face id', 'Parameters', 'Context', 'License', 'Architecture', 'Tunable', 'Recommended LoRA'])
+      check(facts.includes(k), `the catalog page shows ${k} (${facts})`);
+    check(facts.includes(hfId), 'the catalog page names the HF id');
+    await waitText(page, '#model-memory', /[KMG]iB\s*to tune.*[KMG]iB\s*to serve/);
+    await waitText(page, '#tune-after-pull', /once it is registered/);
+    await shot(page, '02c-catalog-model');
 
     // 3. Datasets: a bad file names its lines; the bundled dataset is valid.
     await page.goto(`${url}/#/datasets`);
@@ -190,7 +227,41 @@ async function shot(page, name) {
     check(lineage.includes(xssName), 'lineage shows the base by its (hostile) display name, as text');
     check((await page.$$('main img')).length === 0, 'no <img> made from the display name');
     check(lineage.includes(summary.job), 'lineage names the job');
+    await waitText(page, '#model-memory', /[KMG]iB\s*weights.*n\/a \(tuned\)to tune.*[KMG]iB\s*to serve/);
     await shot(page, '06-tuned-model');
+    // Its base: memory to tune and to serve from the checkpoint's config.
+    await page.click('[aria-label="Lineage"] a[href^="#/models/"]');
+    await waitText(page, 'main h1', new RegExp(xssName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    await waitText(page, '#model-memory', /[KMG]iB\s*weights.*[KMG]iB\s*to tune.*[KMG]iB\s*to serve/);
+
+    // The Advanced fold: open-model knobs submit a PipelineJob, and the job
+    // runs with them (the tuned model's lineage records what it used).
+    await page.goto(`${url}/#/jobs/new?train=${encodeURIComponent(trainId)}`);
+    await waitText(page, 'main h1', /New tuning job/);
+    await page.click('main details summary');
+    await setValue(page, 'Tuned model name', 'console-advanced');
+    await setValue(page, 'Epochs', 1);
+    await setValue(page, 'Batch size', 4);
+    await setValue(page, 'Max sequence length', 64);
+    await setValue(page, 'LoRA alpha', 12);
+    await setValue(page, 'LoRA dropout', 0.1);
+    await setValue(page, 'Gradient accumulation steps', 2);
+    await clickButton(page, 'Start tuning');
+    const advHash = await waitHash(page, /#\/jobs\/[0-9a-z]+$/);
+    await waitText(page, '#job-state', /SUCCEEDED/, 300000);
+    const adv = await page.evaluate(async (id, k) => {
+      const get = async (p) => (await fetch(p, { headers: { Authorization: `Bearer ${k}` } })).json();
+      const pj = await get(`/v1/projects/local/locations/local/pipelineJobs/${id}`);
+      const job = await get(`/v1/projects/local/locations/local/tuningJobs/${id}`);
+      const model = await get(`/v1/projects/local/locations/local/models/${job.tunedModel.model.split('/').pop().split('@')[0]}`);
+      return { pv: pj.runtimeConfig?.parameterValues, hp: model.metadata.lineage.hyperparameters };
+    }, advHash.split('/')[2], key);
+    summary.advanced = adv;
+    check(adv.pv && Number(adv.pv.max_seq_length) === 64 && Number(adv.pv.gradient_accumulation_steps) === 2, `a PipelineJob with the knobs (${JSON.stringify(adv.pv)})`);
+    check(adv.hp.max_seq_length === 64 && adv.hp.lora_alpha === 12 && Math.abs(adv.hp.lora_dropout - 0.1) < 1e-6 && adv.hp.batch_size === 4,
+      `the job ran with the knobs (${JSON.stringify(adv.hp)})`);
+    // 20 examples in batches of 4 = 5 micro-batches; accumulating 2 makes 3 steps.
+    check(adv.hp.steps === 3, `gradient accumulation took effect: 3 steps (${adv.hp.steps})`);
 
     // 6. Deploy it on a new endpoint (1..2 replicas); live replica count from /metrics.
     await page.goto(`${url}/#/endpoints?model=${encodeURIComponent(tunedId)}`);
@@ -207,6 +278,7 @@ async function shot(page, name) {
     await waitText(page, panel, /1–2/);
     await waitText(page, `${panel} [data-replicas]`, /^1$/, 10000);
     await waitText(page, '#endpoint-metrics', /replicas/);
+    await waitText(page, `${panel} [data-endpoint-stats]`, /requests\/s.*mean latency.*requests/);
     await shot(page, '07-endpoints');
     // A second deployed model (the base) and a 70/30 traffic split from the control.
     const baseId = await page.$eval(await control(page, 'Model'), (s) => [...s.options].find((o) => !o.textContent.includes('(tuned)')).value);
@@ -241,6 +313,9 @@ async function shot(page, name) {
     check(answers.length === 2 && answers[0].length > 0, `an answer in the playground (${JSON.stringify(answers)})`);
     summary.answers = answers;
     await shot(page, '08-playground');
+    // The endpoint's own request rate and latency (its endpoint label in /metrics) count the playground's request.
+    await page.goto(`${url}/#/endpoints`);
+    await waitText(page, `${panel} [data-endpoint-stats]`, /ms\s*mean latency\s*[1-9]\d*\s*requests\d/, 15000);
 
     // 8. An evaluation from the page: base vs tuned on the held-out file.
     await page.goto(`${url}/#/evaluations?model=${encodeURIComponent(tunedId)}&data=${encodeURIComponent(testId)}`);

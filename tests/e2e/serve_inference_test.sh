@@ -166,6 +166,27 @@ for m in loam_requests_total loam_request_duration_seconds_bucket loam_time_to_f
   grep -q "^$m" "$work/body" || fail "metrics lack $m"
 done
 grep -q 'loam_requests_total{route="/v1/chat/completions",status="404"}' "$work/body" || fail "404s not counted"
+# Requests addressed to the endpoint (by path, or by name as `model`) carry its id; others do not.
+grep -q "^loam_requests_total{route=\":predict\",status=\"200\",endpoint=\"$ep\"} 1$" "$work/body" || fail "predict not counted per endpoint: $(grep predict "$work/body")"
+grep -q "^loam_requests_total{route=\":predict\",status=\"400\",endpoint=\"$ep\"} 1$" "$work/body" || fail "a refused predict not counted per endpoint"
+grep -q "^loam_requests_total{route=\"/v1/chat/completions\",status=\"200\",endpoint=\"$ep\"} 1$" "$work/body" || fail "chat naming the endpoint not counted per endpoint: $(grep chat "$work/body")"
+grep -q "^loam_request_duration_seconds_count{route=\"/v1/chat/completions\",endpoint=\"$ep\"} 1$" "$work/body" || fail "no latency per endpoint"
+grep -q '^loam_requests_total{route="/v1/chat/completions",status="400"} ' "$work/body" || fail "requests naming a model gained an endpoint label"
+
+# Memory to tune and to serve a registered model, from its config: serving
+# is the weights (its safetensors), an fp32 KV cache of min(context, 8192)
+# tokens, fp32 logits and 200 MiB (docs/serve.md), recomputed here.
+[ "$(status "$base/models/demo")" = 200 ] || fail "get model"
+jq_py "
+import glob, os
+c = json.load(open('$work/m/config.json'))
+w = sum(os.path.getsize(f) for f in glob.glob('$work/m/*.safetensors'))
+kv_dim = c['num_key_value_heads'] * c.get('head_dim', c['hidden_size'] // c['num_attention_heads'])
+serve = w + 2 * c['num_hidden_layers'] * kv_dim * 4 * min(c['max_position_embeddings'], 8192) + 4 * c['vocab_size'] + (200 << 20)
+m = d['metadata']['memoryBytes']
+assert m['weights'] == w and m['serve'] == serve and m['tuneRank8'] > w + (200 << 20), (m, w, serve)" || fail "model memory: $(head -c 800 "$work/body")"
+[ "$(status "$base/models/demo-support")" = 200 ] || fail "get tuned model"
+jq_py "m = d['metadata']['memoryBytes']; assert 'tuneRank8' not in m and m['serve'] > m['weights'] > 0, m" || fail "tuned model memory: $(head -c 800 "$work/body")"
 
 # Restart with a one-slot queue: the endpoint comes back up; a full queue gets 429 with Retry-After.
 stop_server

@@ -151,7 +151,7 @@ function lineChart(el, title, labels, colors) {
 // ---- pages ----------------------------------------------------------------
 
 const pages = {
-  models: pageModels, model: pageModel, datasets: pageDatasets, dataset: pageDataset, jobs: pageJobs,
+  models: pageModels, model: pageModel, garden: pageGarden, datasets: pageDatasets, dataset: pageDataset, jobs: pageJobs,
   newjob: pageNewJob, job: pageJob, evaluations: pageEvaluations, endpoints: pageEndpoints, playground: pagePlayground,
 };
 
@@ -160,6 +160,7 @@ function parseHash() {
   const parts = path.split('/').map(decodeURIComponent);
   const q = new URLSearchParams(query || '');
   if (parts[0] === 'models' && parts[1]) return ['model', parts[1], q];
+  if (parts[0] === 'garden' && parts[1]) return ['garden', parts.slice(1).join('/'), q];
   if (parts[0] === 'datasets' && parts[1]) return ['dataset', parts[1], q];
   if (parts[0] === 'jobs' && parts[1] === 'new') return ['newjob', '', q];
   if (parts[0] === 'jobs' && parts[1]) return ['job', parts[1], q];
@@ -169,7 +170,7 @@ function parseHash() {
 async function route() {
   const token = ++page;
   const [name, id, q] = parseHash();
-  const top = { model: 'models', dataset: 'datasets', newjob: 'jobs', job: 'jobs' }[name] || name;
+  const top = { model: 'models', garden: 'models', dataset: 'datasets', newjob: 'jobs', job: 'jobs' }[name] || name;
   for (const a of document.querySelectorAll('nav a')) {
     if (a.getAttribute('href') === `#/${top}`) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
@@ -194,7 +195,7 @@ function modelRow(m) {
     id: last(m.name), name: m.displayName || last(m.name), garden: Boolean(g),
     kind: g ? 'model garden' : md.kind, family: g?.family || m.labels?.family || md.architecture || '—',
     size: g ? params(g.parameters) : bytes(md.sizeBytes), context: g?.contextLength ?? '—', license: g?.license || m.labels?.license || '—',
-    tunable: tunable ? 'yes' : 'no', tune: g ? bytes(g.memoryBytes?.tuneRank8) : '—', serve: g ? bytes(g.memoryBytes?.serve) : '—',
+    tunable: tunable ? 'yes' : 'no', tune: bytes((g || md).memoryBytes?.tuneRank8), serve: bytes((g || md).memoryBytes?.serve),
     hf: g?.huggingFaceId,
   };
 }
@@ -212,14 +213,14 @@ async function pageModels(el, _id, q) {
   let problem = null;
   try { models = await listModels(filter); } catch (e) { if (e instanceof KeyNeeded) throw e; problem = e.message; models = []; }
   const rows = models.map(modelRow);
-  const link = (r) => (r.garden ? h('span', {}, r.name) : h('a', { href: `#/models/${encodeURIComponent(r.id)}` }, r.name));
+  const link = (r) => h('a', { href: r.garden ? `#/garden/${encodeURIComponent(r.hf)}` : `#/models/${encodeURIComponent(r.id)}` }, r.name);
   const body = view === 'table'
     ? table(['Model', 'Kind', 'Family', 'Size', 'Context', 'License', 'Tunable', 'Memory to tune (r=8)', 'Memory to serve'],
       rows.map((r) => [link(r), r.kind, r.family, r.size, String(r.context), r.license, r.tunable, r.tune, r.serve]))
     : h('div', { class: 'cards' }, rows.map((r) => h('article', { class: 'card' },
       h('h3', {}, link(r)), h('div', { class: 'muted' }, `${r.kind} · ${r.family} · ${r.size}`),
       h('div', {}, `context ${r.context} · license ${r.license}`),
-      h('div', {}, `tunable: ${r.tunable}`, r.garden ? ` · tune ${r.tune} · serve ${r.serve}` : ''),
+      h('div', {}, `tunable: ${r.tunable} · tune ${r.tune} · serve ${r.serve}`),
       r.garden ? h('div', { class: 'muted' }, 'get it: ', h('code', {}, `loam models pull ${r.hf}`))
         : h('div', { class: 'row' }, r.tunable === 'yes' ? h('a', { href: `#/jobs/new?base=${encodeURIComponent(r.id)}` }, 'Tune this model') : null,
           h('a', { href: `#/playground?model=${encodeURIComponent(r.id)}` }, 'Try it')))));
@@ -251,9 +252,13 @@ async function pageModel(el, id) {
     add(lineage, node('model', m.displayName), arrow(), node('endpoints', mine.length ? mine.map((e, i) => [i ? ', ' : '', e.displayName]) : 'none'));
   }
   const files = (md.files || []).map((f) => [f.path, bytes(f.sizeBytes), h('code', {}, String(f.sha256 || '').slice(0, 16))]);
+  const mem = md.memoryBytes || {};
   clear(el, h('h1', {}, m.displayName || id),
     h('p', { class: 'muted' }, `${md.kind} · ${md.format} · ${md.architecture || ''} · ${bytes(md.sizeBytes)} · version ${m.versionId} · created ${m.createTime}`),
     m.description ? h('p', {}, m.description) : null,
+    h('div', { class: 'stats', id: 'model-memory', 'aria-label': 'Memory estimate' },
+      [['weights', bytes(mem.weights)], ['to tune (LoRA rank 8)', md.kind === 'tuned' ? 'n/a (tuned)' : bytes(mem.tuneRank8)], ['to serve', bytes(mem.serve)]]
+        .map(([k, v]) => h('div', {}, h('b', {}, v), k))),
     h('div', { class: 'row' },
       md.kind !== 'tuned' ? h('a', { href: `#/jobs/new?base=${encodeURIComponent(id)}`, class: 'button' }, 'Tune this model') : null,
       h('a', { href: `#/endpoints?model=${encodeURIComponent(id)}` }, 'Deploy'),
@@ -266,6 +271,40 @@ async function pageModel(el, id) {
     h('h2', {}, 'Evaluations'),
     table(['Evaluation', 'Metrics', 'Created'], (evals.modelEvaluations || []).map((e) => [e.displayName,
       Object.entries(e.metrics || {}).map(([k, v]) => `${k} ${num(typeof v === 'object' ? v.value : v)}`).join(', '), e.createTime])));
+}
+
+// A catalog entry not yet downloaded: what the catalog knows, and how to get it.
+async function pageGarden(el, hf) {
+  const all = await listModels();
+  const m = all.find((x) => x.modelGarden && x.modelGarden.huggingFaceId.toLowerCase() === hf.toLowerCase());
+  if (!m) { clear(el, h('h1', {}, 'Not in the catalog'), h('p', { class: 'error' }, `The model garden has no entry ${hf}.`), h('a', { href: '#/models' }, 'Back to the garden')); return; }
+  const g = m.modelGarden;
+  // `loam models pull` records where it came from as hf://ID@COMMIT.
+  const mine = registered(all).find((x) => String(x.metadata?.sourceUri || '').toLowerCase().startsWith(`hf://${g.huggingFaceId.toLowerCase()}@`));
+  const dl = (rows) => h('dl', { class: 'facts' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+  const mem = g.memoryBytes || {};
+  const pull = `loam models pull ${g.huggingFaceId}`;
+  clear(el, h('h1', {}, m.displayName),
+    h('p', { class: 'muted' }, `model garden catalog · ${g.family} · ${params(g.parameters)} parameters · not downloaded`),
+    m.description ? h('p', {}, m.description) : null,
+    h('div', { class: 'stats', id: 'model-memory', 'aria-label': 'Memory estimate' },
+      [['weights', bytes(mem.weights)], ['to tune (LoRA rank 8)', g.tunable ? bytes(mem.tuneRank8) : 'not tunable'], ['to serve', bytes(mem.serve)]]
+        .map(([k, v]) => h('div', {}, h('b', {}, v), k))),
+    h('h2', {}, 'What the catalog knows'),
+    dl([['Hugging Face id', g.huggingFaceId], ['Parameters', `${params(g.parameters)} (${g.parameters})`], ['Context', `${g.contextLength} tokens`],
+      ['License', g.license], ['Architecture', g.architecture], ['Tunable', g.tunable ? 'yes (LoRA)' : 'no'],
+      ['Recommended LoRA', g.recommendedLora ? `rank ${g.recommendedLora.rank}, alpha ${g.recommendedLora.alpha}, learning rate ${g.recommendedLora.learningRate}` : '—'],
+      ['Gated', g.gated ? 'yes: accept the terms on the hub and set HF_TOKEN' : 'no'],
+      ['Model card', g.modelCard || '—']]),
+    h('h2', {}, 'Labels'), h('p', {}, Object.entries(m.labels || {}).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'),
+    h('h2', {}, 'Get it'),
+    h('p', {}, 'Download and register it on the server\'s machine:'), h('pre', { id: 'pull-command' }, pull),
+    mine ? h('p', { class: 'ok' }, 'Registered as ', h('a', { href: `#/models/${encodeURIComponent(last(mine.name))}` }, mine.displayName || last(mine.name)), '.')
+      : h('p', { class: 'muted', id: 'tune-after-pull' }, g.tunable
+        ? '"Tune this model" becomes available on its own page once it is registered (after the pull above, it is listed first in the garden).'
+        : 'Loam cannot LoRA-tune this model; once registered it can be served and evaluated.'),
+    h('div', { class: 'row' }, mine && g.tunable ? h('a', { href: `#/jobs/new?base=${encodeURIComponent(last(mine.name))}`, class: 'button' }, 'Tune this model') : null,
+      h('a', { href: '#/models' }, 'Back to the garden')));
 }
 
 // -- Datasets
@@ -600,6 +639,7 @@ async function pageEndpoints(el, _id, q, alive) {
       table(['Deployed model', 'Model', 'Replicas (min–max)', 'Live replicas', 'Traffic', ''], (e.deployedModels || []).map((d) => [
         d.displayName || d.id, last(d.model), `${d.dedicatedResources?.minReplicaCount ?? 1}–${d.dedicatedResources?.maxReplicaCount ?? 1}`,
         h('span', { 'data-replicas': `${eid}/${d.id}` }, '…'), `${e.trafficSplit?.[d.id] ?? 0}%`, undeploy(d)])),
+      h('div', { class: 'stats', 'data-endpoint-stats': eid, 'aria-label': `Traffic of ${e.displayName}` }, h('div', {}, h('b', {}, '…'), 'requests/s')),
       split.length ? splitForm : null,
       h('a', { href: `#/playground?model=${encodeURIComponent(eid)}` }, 'Try in the playground'));
   }
@@ -621,6 +661,7 @@ async function pageEndpoints(el, _id, q, alive) {
   clear(el, h('h1', {}, 'Endpoints'), h('div', { class: 'panel' }, createForm, deployForm), h('h2', {}, 'Live'), live, list);
   await refresh();
   let prev = null;
+  const prevEp = {};
   while (alive()) {
     const r = await fetch('/metrics', { headers: authHeaders() });
     if (!alive()) return;
@@ -632,6 +673,18 @@ async function pageEndpoints(el, _id, q, alive) {
     prev = now;
     clear(live, [['requests/s', num(rate, 3)], ['mean latency', `${num(lat * 1000, 3)} ms`], ['requests', now.n],
       ['replicas', sum(ms, 'loam_replicas')]].map(([k, v]) => h('div', {}, h('b', {}, String(v)), k)));
+    // Per endpoint: the request counter and latency histogram's endpoint label.
+    for (const box of list.querySelectorAll('[data-endpoint-stats]')) {
+      const eid = box.dataset.endpointStats;
+      const mine = (l) => l.endpoint === eid;
+      const cur = { t: now.t, n: sum(ms, 'loam_requests_total', mine), lat: sum(ms, 'loam_request_duration_seconds_sum', mine), cnt: sum(ms, 'loam_request_duration_seconds_count', mine) };
+      const p = prevEp[eid];
+      const epRate = p ? (cur.n - p.n) / ((cur.t - p.t) / 1000) : 0;
+      const epLat = p && cur.cnt > p.cnt ? (cur.lat - p.lat) / (cur.cnt - p.cnt) : cur.cnt ? cur.lat / cur.cnt : 0;
+      prevEp[eid] = cur;
+      clear(box, [['requests/s', num(epRate, 3)], ['mean latency', cur.cnt ? `${num(epLat * 1000, 3)} ms` : '—'], ['requests', cur.n],
+        ['errors', sum(ms, 'loam_requests_total', (l) => mine(l) && Number(l.status) >= 400)]].map(([k, v]) => h('div', {}, h('b', {}, String(v)), k)));
+    }
     for (const span of list.querySelectorAll('[data-replicas]')) {
       const [eid, did] = span.dataset.replicas.split('/');
       span.textContent = String(sum(ms, 'loam_replicas', (l) => l.endpoint === eid && l.deployed_model === did));
