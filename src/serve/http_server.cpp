@@ -70,7 +70,9 @@ int serve_run(const ServeConfig& cfg) {
   PathPolicy paths{buckets, {cfg.data_dir, buckets}};
   for (const auto& p : cfg.allow_paths) paths.roots.push_back(p);
 
-  JobRunner runner(*store, {cfg.max_concurrent_jobs, self_exe(), cfg.data_dir});
+  RunnerConfig runner_cfg{cfg.max_concurrent_jobs, self_exe(), cfg.data_dir};
+  runner_cfg.mpi_hostfile = cfg.mpi_hostfile;
+  JobRunner runner(*store, runner_cfg);
   InferenceEngine engine(cfg.infer);
   ServeMetrics metrics;
   ControlContext ctx{*store, paths, [&runner] { runner.poke(); }, &engine, &metrics};
