@@ -232,7 +232,13 @@ void JobRunner::start_queued() {
     } catch (const Error&) {
       continue;  // cancelled or paused meanwhile
     }
-    const int workers = tuning_spec_from_json(j.spec).worker_count;
+    // Several processes only on a server given --mpi-hostfile; elsewhere
+    // the job runs as one process and says so.
+    const int asked = tuning_spec_from_json(j.spec).worker_count;
+    const int workers = cfg_.mpi_hostfile.empty() ? 1 : asked;
+    if (asked > 1 && workers == 1)
+      store_.event_append(j.id, "warning", "workerCount " + std::to_string(asked) +
+                                               " runs as 1 process: the server was started without --mpi-hostfile");
     const pid_t pid = spawn_worker(cfg_, j.id, workers);
     if (pid < 0) {
       job_apply(store_, j.id, JobEvent::Fail, [](JobRecord& r) {
@@ -243,7 +249,7 @@ void JobRunner::start_queued() {
     }
     store_.event_append(j.id, "info", "worker started (pid " + std::to_string(pid) +
                                           (workers > 1 ? ", " + std::to_string(workers) + " processes under mpirun" +
-                                                             (cfg_.mpi_hostfile.empty() ? "" : " --hostfile " + cfg_.mpi_hostfile)
+                                                             " --hostfile " + cfg_.mpi_hostfile
                                                        : std::string()) + ")");
     std::lock_guard lock(mu_);
     workers_[j.id] = {pid, 0};

@@ -30,7 +30,7 @@ struct RunnerConfig {
   double poll_seconds = 0.2;   // how often the store is looked at without a poke
   // Jobs with worker_count > 1 run as `mpirun -np N [--hostfile H] loam
   // job-worker ...` (data-parallel tuning; train/dist.h). "" = no
-  // hostfile: the processes run on this host.
+  // hostfile: every job runs as one process (a warning event says so).
   std::string mpi_hostfile;    // --mpi-hostfile
   std::string mpirun = "mpirun";
 };

@@ -68,17 +68,20 @@ void collective_wait(MPI_Request req, const std::string& what, double timeout_s)
   // Rank 0 names the missing; the others wait a little longer so that its
   // message, not theirs, is the one the job ends with.
   const double deadline = g_rank == 0 ? timeout_s : timeout_s * 1.1 + 5.0;
-  int done = 0;
+  // Done when the collective and the "arrived" messages are: a message a
+  // stopped peer posted but never pushed out must not block us either.
+  int done = 0, arrived = 0;
   for (int64_t polls = 0;; polls++) {
-    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
-    if (done) break;
+    if (!done) MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+    if (done) MPI_Testall(static_cast<int>(arrivals.size()), arrivals.data(), &arrived, MPI_STATUSES_IGNORE);
+    if (done && arrived) break;
     const double waited = std::chrono::duration<double>(clock::now() - t0).count();
     if (waited > deadline) {
       std::vector<int> missing;
       for (size_t i = 0; i < arrivals.size(); i++) {
         if (arrival_rank[i] < 0) continue;
         int got = 0;
-        MPI_Test(&arrivals[i], &got, MPI_STATUS_IGNORE);
+        MPI_Test(&arrivals[i], &got, MPI_STATUS_IGNORE);  // a completed request is MPI_REQUEST_NULL: got = 1
         if (!got) missing.push_back(arrival_rank[i]);
       }
       char secs[32];
@@ -97,7 +100,6 @@ void collective_wait(MPI_Request req, const std::string& what, double timeout_s)
     if (waited < 0.1) std::this_thread::yield();
     else std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  MPI_Waitall(static_cast<int>(arrivals.size()), arrivals.data(), MPI_STATUSES_IGNORE);
   g_comm_s += std::chrono::duration<double>(clock::now() - t0).count();
 }
 

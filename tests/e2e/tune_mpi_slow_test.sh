@@ -6,7 +6,8 @@
 #      2 ranks; with 1 process it keeps the global batch (accumulation 2).
 #   3. Failure: a rank killed with SIGKILL ends the job, named; a rank stopped
 #      with SIGSTOP (a hang) ends it after LOAM_DIST_TIMEOUT, named.
-#   4. Without mpirun nothing changes: no MPI messages, world size 1.
+#   4. The control plane: workerCount 2 on a server with --mpi-hostfile.
+#   A plain run (no mpirun) prints nothing about MPI and records no world size.
 #   usage: tune_mpi_slow_test.sh LOAM SOURCE_DIR
 source "$(dirname "$0")/common.sh"
 command -v mpirun >/dev/null || fail "mpirun missing: scripts/install-deps.sh installs openmpi-bin"
@@ -144,4 +145,32 @@ kill -9 "$r1" 2>/dev/null || true
 "${mpi[@]}" $loam tune sft "${common[@]}" --epochs 50 --max-steps 16 --resume-allow max-steps --output "$work/h" \
   --resume "$work/h" > /dev/null 2> "$work/h2.log" || { cat "$work/h2.log"; fail "resume after a hang"; }
 grep -q "resumed from $work/h/checkpoints/step-" "$work/h2.log" || fail "not resumed: $(cat "$work/h2.log")"
+# 4. The control plane: a server with --mpi-hostfile runs a job with
+#    workerCount 2 under mpirun (loopback through OMPI_MCA_* in its environment).
+export OMPI_MCA_btl=self,tcp OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
+echo "localhost slots=2" > "$work/hosts"
+data=$work/data
+mkdir -p "$data/buckets/b"
+cp "$work/train.jsonl" "$data/buckets/b/train.jsonl"
+$loam serve --port 0 --data-dir "$data" --allow-path "$work/m" --mpi-hostfile "$work/hosts" > "$work/serve.log" 2>&1 &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 100); do grep -q "listening on" "$work/serve.log" 2>/dev/null && break; sleep 0.05; done
+port=$(grep -o '127.0.0.1:[0-9]*' "$work/serve.log" | head -1 | cut -d: -f2)
+[ -n "$port" ] || fail "server did not start: $(cat "$work/serve.log")"
+base=http://127.0.0.1:$port/v1/projects/p/locations/l
+$loam models import "$work/m" --display-name demo --server "http://127.0.0.1:$port" > /dev/null
+job='{"baseModel":"demo","workerCount":2,"supervisedTuningSpec":{"trainingDatasetUri":"gs://b/train.jsonl","hyperParameters":{"epochCount":1,"batchSize":2,"adapterSize":4}}}'
+curl -s -X POST "$base/tuningJobs" -d "$job" > "$work/job.json"
+jid=$($py -c "import json,sys; print(json.load(open(sys.argv[1]))['name'].split('/')[-1])" "$work/job.json") \
+  || fail "create job: $(cat "$work/job.json")"
+for _ in $(seq 1 600); do
+  st=$(curl -s "$base/tuningJobs/$jid" | $py -c "import json,sys; print(json.load(sys.stdin)['state'])")
+  case $st in JOB_STATE_SUCCEEDED|JOB_STATE_FAILED|JOB_STATE_CANCELLED) break;; esac
+  sleep 0.2
+done
+[ "$st" = JOB_STATE_SUCCEEDED ] || fail "workerCount 2 job: $st; $(cat "$data/jobs/$jid/worker.log" 2>/dev/null | tail -20)"
+curl -s "$base/tuningJobs/$jid/events" | grep -q "2 processes under mpirun --hostfile" || fail "not run under mpirun"
+m=$(find "$data" -name metrics.jsonl | head -1)
+[ -n "$m" ] && grep -q '"world_size":2' "$m" || fail "the job's metrics do not show 2 processes ($m)"
 echo "ok"
