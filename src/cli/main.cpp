@@ -7,8 +7,10 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "train/dist.h"
 
 int main(int argc, char** argv) {
+  loam::dist_init_if_launched(&argc, &argv);  // only under mpirun (tuning on several machines)
   CLI::App app{"loam: a self-hosted model garden (inspect, tokenize, generate, tune, eval)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "loam 0.1.0");
@@ -24,14 +26,14 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
-  } catch (const loam::Error& e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
   } catch (const std::exception& e) {
     std::fflush(stdout);
+    // Under mpirun one rank's error ends every rank (the others would wait
+    // for it in the next collective), named by its rank.
+    if (loam::dist_launched()) loam::dist_abort(std::string("error: ") + e.what(), 1);
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   }
+  loam::dist_finalize();
   return 0;
 }

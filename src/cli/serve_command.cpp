@@ -26,6 +26,9 @@ void register_serve_commands(CLI::App& app) {
   s->add_option("--api-key", cfg.api_key, "Require this key on every route but /health (env LOAM_API_KEY)");
   s->add_option("--max-concurrent-jobs", cfg.max_concurrent_jobs, "Tuning jobs running at once")
       ->check(CLI::Range(1, 1024));
+  s->add_option("--mpi-hostfile", cfg.mpi_hostfile,
+                "Hosts for tuning jobs with workerCount > 1, run under mpirun (OpenMPI hostfile: \"host slots=N\" lines)")
+      ->check(CLI::ExistingFile);
   s->add_option("--allow-path", cfg.allow_paths, "Another directory request paths may name (repeatable)");
   s->add_option("--max-batch", cfg.infer.max_batch, "Sequences decoded together per base model (default 16)")
       ->check(CLI::Range(1, 1024));

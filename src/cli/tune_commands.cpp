@@ -43,6 +43,8 @@
 #include "model/model.h"
 #include "model/transformer_train.h"
 #include "tokenizer/model_text.h"
+#include "train/dist.h"
+#include "train/dist_share.h"
 #include "train/sft_data.h"
 #include "train/preference_trainer.h"
 #include "train/sft_trainer.h"
@@ -320,6 +322,10 @@ void print_plan(const SftConfig& cfg, const SftPlan& p, int64_t n_truncated) {
   std::fprintf(stderr, "  %-28s %d x %lld steps = %lld (warmup %lld)\n", "epochs x steps", p.epochs,
                static_cast<long long>(p.steps_per_epoch), static_cast<long long>(p.total_steps),
                static_cast<long long>(p.warmup_steps));
+  std::fprintf(stderr, "  %-28s %d x %d x %d process%s = %lld examples per step\n", "global batch",
+               cfg.hyperparameters.batch_size, p.gradient_accumulation_steps, p.world_size,
+               p.world_size == 1 ? "" : "es",
+               static_cast<long long>(cfg.hyperparameters.batch_size) * p.gradient_accumulation_steps * p.world_size);
   std::fprintf(stderr, "  %-28s %g (%s)\n", "learning rate", p.learning_rate,
                lr_schedule_name(cfg.hyperparameters.lr_scheduler));
   std::fprintf(stderr, "  %-28s r=%d alpha=%g dropout=%g\n", "LoRA", cfg.lora.rank, sft_lora_config(cfg).alpha,
@@ -351,6 +357,14 @@ struct TuneTarget {
 // its --tuned-model, a registered tuned model to continue from.
 int run_tune_sft(SftConfig cfg, const TuneTarget& t, std::optional<PreferenceOptions> preference = std::nullopt,
                  const std::string& tuned_model = "") {
+  // Under mpirun the ranks other than 0 take rank 0's run and data and
+  // train in step with it, touching neither the registry nor the output.
+  if (dist_rank() > 0) {
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+    const SftResult r = dist_follow(&g_stop);
+    return r.status == TrainStatus::Interrupted ? 128 + (g_signal.load() ? g_signal.load() : SIGTERM) : 0;
+  }
   const std::string data_dir = data_dir_resolve(t.data_dir);
   auto store = store_open(data_dir);
   std::string pre_tuned;
@@ -438,6 +452,8 @@ int run_tune_sft(SftConfig cfg, const TuneTarget& t, std::optional<PreferenceOpt
     int n = std::snprintf(line, sizeof line, "step %lld/%lld  epoch %d  loss %.4f  acc %.3f  lr %.2e  %.0f tok/s  ETA %s",
                           static_cast<long long>(p.step), static_cast<long long>(p.total_steps), p.epoch, p.loss,
                           p.token_accuracy, p.learning_rate, p.tokens_per_s, human_seconds(p.eta_s).c_str());
+    if (p.world_size > 1 && n > 0 && n < static_cast<int>(sizeof line))  // data parallel: ranks, all-reduce time
+      n += std::snprintf(line + n, sizeof line - n, "  ranks %d  comm %.0f ms", p.world_size, p.comm_s * 1e3);
     for (const auto& [name, value] : p.metrics)
       if (name == "rewards/margins" && n > 0 && n < static_cast<int>(sizeof line))
         std::snprintf(line + n, sizeof line - n, "  margin %.4f", value);
@@ -644,6 +660,7 @@ void exit_on_interrupt(int status) {
   if (status == 0) return;
   std::fflush(stdout);
   std::fflush(stderr);
+  dist_finalize();  // every rank of an interrupted data-parallel run stops at the same step
   std::exit(status);
 }
 
@@ -676,6 +693,7 @@ void register_tune_preference(CLI::App* tune) {
       if (target.server.empty())
         if (const char* e = std::getenv("LOAM_SERVER"); e && *e) target.server = e;
       if (!target.server.empty()) {
+        if (dist_launched()) throw Error("--server", "submits a job; it is not run under mpirun", "run without mpirun");
         server_flags_check(args);
         submit_tune_sft(c, target, p, tuned_model);
         return;
@@ -706,6 +724,7 @@ void register_tune_commands(CLI::App& app) {
       if (target.server.empty())
         if (const char* e = std::getenv("LOAM_SERVER"); e && *e) target.server = e;
       if (!target.server.empty()) {
+        if (dist_launched()) throw Error("--server", "submits a job; it is not run under mpirun", "run without mpirun");
         server_flags_check(args);
         submit_tune_sft(c, target);
         return;

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "jobs/job_service.h"
 #include "jobs/job_state.h"
+#include "jobs/tuning_spec.h"
 #include "jobs/worker.h"
 #include "registry/data_dir.h"
 
@@ -33,11 +34,23 @@ std::string exit_reason(int status) {
 }
 
 // Starts `loam job-worker` for the job, its output appended to the job's log file.
-pid_t spawn_worker(const RunnerConfig& cfg, const std::string& job_id) {
+// A job on several processes runs under mpirun (its rank 0 is the worker
+// proper; the others take their data from it).
+pid_t spawn_worker(const RunnerConfig& cfg, const std::string& job_id, int workers) {
   const std::string dir = cfg.data_dir + "/jobs/" + job_id;
   dir_make_all(dir);
   const std::string log = dir + "/worker.log";
-  std::vector<std::string> args = {cfg.loam_binary, "job-worker", "--data-dir", cfg.data_dir, "--job", job_id};
+  std::vector<std::string> args;
+  if (workers > 1) {
+    args = {cfg.mpirun, "-np", std::to_string(workers)};
+    if (!cfg.mpi_hostfile.empty()) {
+      args.push_back("--hostfile");
+      args.push_back(cfg.mpi_hostfile);
+    }
+  }
+  for (const std::string& a : {cfg.loam_binary, std::string("job-worker"), std::string("--data-dir"), cfg.data_dir,
+                               std::string("--job"), job_id})
+    args.push_back(a);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -53,7 +66,7 @@ pid_t spawn_worker(const RunnerConfig& cfg, const std::string& job_id) {
       dup2(fd, 2);
       close(fd);
     }
-    execv(argv[0], argv.data());
+    execvp(argv[0], argv.data());
     _exit(127);
   }
   return pid;
@@ -219,7 +232,14 @@ void JobRunner::start_queued() {
     } catch (const Error&) {
       continue;  // cancelled or paused meanwhile
     }
-    const pid_t pid = spawn_worker(cfg_, j.id);
+    // Several processes only on a server given --mpi-hostfile; elsewhere
+    // the job runs as one process and says so.
+    const int asked = tuning_spec_from_json(j.spec).worker_count;
+    const int workers = cfg_.mpi_hostfile.empty() ? 1 : asked;
+    if (asked > 1 && workers == 1)
+      store_.event_append(j.id, "warning", "workerCount " + std::to_string(asked) +
+                                               " runs as 1 process: the server was started without --mpi-hostfile");
+    const pid_t pid = spawn_worker(cfg_, j.id, workers);
     if (pid < 0) {
       job_apply(store_, j.id, JobEvent::Fail, [](JobRecord& r) {
         r.error_code = "INTERNAL";
@@ -227,7 +247,10 @@ void JobRunner::start_queued() {
       });
       continue;
     }
-    store_.event_append(j.id, "info", "worker started (pid " + std::to_string(pid) + ")");
+    store_.event_append(j.id, "info", "worker started (pid " + std::to_string(pid) +
+                                          (workers > 1 ? ", " + std::to_string(workers) + " processes under mpirun" +
+                                                             " --hostfile " + cfg_.mpi_hostfile
+                                                       : std::string()) + ")");
     std::lock_guard lock(mu_);
     workers_[j.id] = {pid, 0};
   }

@@ -28,6 +28,11 @@ struct RunnerConfig {
   std::string loam_binary;     // what to exec (/proc/self/exe)
   std::string data_dir;
   double poll_seconds = 0.2;   // how often the store is looked at without a poke
+  // Jobs with worker_count > 1 run as `mpirun -np N [--hostfile H] loam
+  // job-worker ...` (data-parallel tuning; train/dist.h). "" = no
+  // hostfile: every job runs as one process (a warning event says so).
+  std::string mpi_hostfile;    // --mpi-hostfile
+  std::string mpirun = "mpirun";
 };
 
 class JobRunner {

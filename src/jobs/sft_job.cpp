@@ -21,6 +21,8 @@
 #include "registry/data_dir.h"
 #include "registry/digest.h"
 #include "registry/errors.h"
+#include "train/dist.h"
+#include "train/dist_share.h"
 #include "train/sft_data.h"
 
 namespace loam {
@@ -225,9 +227,12 @@ SftJobOutcome sft_job_run(Store& store, const std::string& job_id, SftConfig cfg
     }
   }
   sft_config_check(cfg);
+  // A checkpoint of a run with another number of processes keeps its global
+  // batch: the accumulation changes, and the plan says so.
+  cfg.hyperparameters.gradient_accumulation_steps = train_resume_accumulation(cfg);
   Model m = model_load(cfg.job.source_model);
   m.compute = {cfg.runtime.precision == "bf16" ? MatmulPrecision::Bf16 : MatmulPrecision::Exact,
-               cfg.runtime.threads.value_or(0)};
+               cfg.runtime.threads.value_or(dist_threads_default())};
   if (cfg.runtime.precision == "bf16") model_matrices_to_bf16(m);
   // Pre-tokenized data trains on a directory without tokenizer files.
   std::optional<ModelText> text;
@@ -243,6 +248,12 @@ SftJobOutcome sft_job_run(Store& store, const std::string& job_id, SftConfig cfg
     pdata = preference_data_load(cfg, tp, m.config.vocab);
   } else {
     data = sft_data_load(cfg, tp, m.config.vocab);
+  }
+  // Under mpirun: the other ranks get this configuration and the tokenized
+  // data (train/dist_share.h), and train in step with this one.
+  if (dist_world_size() > 1) {
+    std::optional<PreferenceOptions> shared = preference;
+    dist_run_share(cfg, shared, data, pdata);
   }
   // --evaluate: every checkpoint scored on the test file by the scorer
   // (loam eval's machinery), from this sink, never inside the training loop.

@@ -19,7 +19,7 @@ json tuning_spec_to_json(const TuningSpec& s) {
           {"seed", s.seed}, {"max_steps", s.max_steps}, {"save_steps", s.save_steps}, {"eval_steps", s.eval_steps},
           {"export_last_checkpoint_only", s.export_last_checkpoint_only}, {"output_uri", s.output_uri},
           {"output_path", s.output_path}, {"init_adapter", s.init_adapter}, {"pre_tuned_model", s.pre_tuned_model},
-          {"threads", s.threads}, {"precision", s.precision}, {"extra", s.extra},
+          {"threads", s.threads}, {"worker_count", s.worker_count}, {"precision", s.precision}, {"extra", s.extra},
           {"evaluate_uri", s.evaluate_uri}, {"evaluate_path", s.evaluate_path}, {"evaluate_metric", s.evaluate_metric},
           {"evaluate_max_tokens", s.evaluate_max_tokens}};
 }
@@ -60,6 +60,7 @@ TuningSpec tuning_spec_from_json(const json& j) {
   get("init_adapter", s.init_adapter);
   get("pre_tuned_model", s.pre_tuned_model);
   get("threads", s.threads);
+  get("worker_count", s.worker_count);
   get("precision", s.precision);
   if (j.contains("extra")) s.extra = j.at("extra");
   return s;
@@ -83,6 +84,7 @@ void tuning_spec_check(const TuningSpec& s) {
         "must be above 0 and at most 100");
   range(s.learning_rate >= 0 && s.learning_rate < 1, "hyperParameters.learningRate", "must be in [0, 1)");
   range(s.batch_size >= 1 && s.batch_size <= 4096, "hyperParameters.batchSize", "must be between 1 and 4096");
+  range(s.worker_count >= 1 && s.worker_count <= 1024, "workerCount", "must be between 1 and 1024");
   range(s.gradient_accumulation_steps >= 1 && s.gradient_accumulation_steps <= 4096, "gradient_accumulation_steps",
         "must be between 1 and 4096");
   range(s.max_seq_length >= 8 && s.max_seq_length <= 1 << 20, "max_seq_length", "must be between 8 and 1048576");

@@ -33,6 +33,9 @@ struct TuningSpec {
   std::string init_adapter;            // continued tuning: the tuned model's adapter directory
   std::string pre_tuned_model;         // its id (lineage)
   int threads = 0;
+  // Processes the job runs on (data-parallel, under mpirun with the
+  // server's --mpi-hostfile): workerCount, or the pipeline's accelerator_count.
+  int worker_count = 1;
   std::string precision = "exact";
   // Checkpoint evaluation (`tune sft --evaluate`): every checkpoint is scored
   // on this test file and the best by evaluate_metric is exported.

@@ -87,7 +87,11 @@ TuningJobRequest pipeline_request_parse(const json& body) {
     else if (k == "lora_alpha") spec.lora_alpha = static_cast<float>(number_param(v, k));
     else if (k == "lora_dropout") spec.lora_dropout = static_cast<float>(number_param(v, k));
     else if (k == "max_seq_length") spec.max_seq_length = int_param(v, k);
-    else spec.extra[k] = v;  // accelerator_type, accelerator_count, machine_type, …: recorded
+    else if (k == "accelerator_count") {  // on CPU: the processes the job runs on (data parallel)
+      spec.worker_count = int_param(v, k);
+      spec.extra[k] = v;
+    }
+    else spec.extra[k] = v;  // accelerator_type, machine_type, …: recorded
   }
   if (r.base_model.empty()) throw error_invalid(kParams + ".model_name", "is required");
   if (spec.train_uri.empty()) throw error_invalid(kParams + ".train_data_uri", "is required");

@@ -55,7 +55,7 @@ void evaluation_config_parse(const json& ev, const std::string& path, TuningSpec
 TuningJobRequest parse_create(const json& body) {
   fields_allow(body, {"baseModel", "preTunedModel", "supervisedTuningSpec", "preferenceOptimizationSpec",
                       "tunedModelDisplayName", "description",
-                      "labels", "outputUri", "serviceAccount", "encryptionSpec", "experiment"}, "");
+                      "labels", "outputUri", "serviceAccount", "encryptionSpec", "experiment", "workerCount"}, "");
   TuningJobRequest r;
   r.api = "vertex";
   r.base_model = field_string(body, "baseModel", "").value_or("");
@@ -75,6 +75,11 @@ TuningJobRequest parse_create(const json& body) {
     }
   TuningSpec& s = r.spec;
   s.output_uri = field_string(body, "outputUri", "").value_or("");
+  // Loam's own: processes the job runs on (data-parallel under mpirun).
+  if (body.contains("workerCount")) {
+    if (!body["workerCount"].is_number_integer()) throw error_invalid("workerCount", "must be an integer");
+    s.worker_count = body["workerCount"].get<int>();
+  }
   // One of supervisedTuningSpec and preferenceOptimizationSpec (DPO); the
   // latter's hyperParameters add beta.
   const json* sup = field_object(body, "supervisedTuningSpec", "");

@@ -71,7 +71,9 @@ int serve_run(const ServeConfig& cfg) {
   PathPolicy paths{buckets, {cfg.data_dir, buckets}};
   for (const auto& p : cfg.allow_paths) paths.roots.push_back(p);
 
-  JobRunner runner(*store, {cfg.max_concurrent_jobs, self_exe(), cfg.data_dir});
+  RunnerConfig runner_cfg{cfg.max_concurrent_jobs, self_exe(), cfg.data_dir};
+  runner_cfg.mpi_hostfile = cfg.mpi_hostfile;
+  JobRunner runner(*store, runner_cfg);
   InferSettings infer = cfg.infer;
   infer.replica_binary = self_exe();
   infer.events_path = cfg.data_dir + "/replica_events.jsonl";

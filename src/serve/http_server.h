@@ -20,6 +20,7 @@ struct ServeConfig {
   std::string data_dir;                    // --data-dir (resolved)
   std::string api_key;                     // --api-key / LOAM_API_KEY; "" = no auth
   int max_concurrent_jobs = 1;             // --max-concurrent-jobs
+  std::string mpi_hostfile;                // --mpi-hostfile: hosts of jobs with workerCount > 1 (mpirun's format)
   std::vector<std::string> allow_paths;    // --allow-path: more roots request paths may name
   size_t max_json_bytes = 8u << 20;        // JSON request bodies above this get 413
   size_t max_upload_bytes = 1u << 30;      // uploads (multipart) above this get 413

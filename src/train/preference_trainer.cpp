@@ -12,6 +12,7 @@
 #include "model/lora.h"
 #include "train/checkpoint.h"
 #include "train/data_hash.h"
+#include "train/dist.h"
 #include "train/run_dir.h"
 
 namespace loam {
@@ -115,16 +116,25 @@ std::string reference_text(const ReferenceLogps& r) {
   return json{{"key", r.key}, {"train", logps_json(r.train)}, {"validation", logps_json(r.validation)}}.dump() + "\n";
 }
 
+// Reads reference_text's text, key included; false when it does not fit the pairs.
+bool reference_parse(const std::string& text, const PreferenceData& data, ReferenceLogps& r) {
+  try {
+    const json j = json::parse(text);
+    r.key = j.value("key", "");
+    return logps_read(j.at("train"), data.train, r.train) && logps_read(j.at("validation"), data.validation, r.validation);
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 // Reads a saved file when it holds this key; false otherwise.
 bool reference_read(const std::string& path, const PreferenceData& data, ReferenceLogps& r) {
   if (!file_exists(path)) return false;
-  try {
-    const json j = json::parse(file_read_all(path));
-    if (j.value("key", "") != r.key) return false;
-    return logps_read(j.at("train"), data.train, r.train) && logps_read(j.at("validation"), data.validation, r.validation);
-  } catch (const std::exception&) {
-    return false;  // a damaged cache file is recomputed, not trusted
-  }
+  ReferenceLogps saved;
+  // A damaged cache file is recomputed, not trusted.
+  if (!reference_parse(file_read_all(path), data, saved) || saved.key != r.key) return false;
+  r = std::move(saved);
+  return true;
 }
 
 std::vector<PairLogps> logps_all(const Model& m, const LoraAdapter* ref, const std::vector<PreferencePair>& pairs,
@@ -139,11 +149,13 @@ std::vector<PairLogps> logps_all(const Model& m, const LoraAdapter* ref, const s
   return out;
 }
 
-// The step's (or a validation pass's) figures from its pairs.
+// The step's (or a validation pass's) figures from its pairs: means over
+// n_pairs pairs (and n_chosen_tokens tokens), which may be more than these
+// (a data-parallel step's share, sft_trainer.h).
 ObjectiveStats stats_of(const std::vector<PairLoss>& losses, const std::vector<PairLogps>& policy, double nll_weight,
-                        double nll_sum, int64_t n_chosen_tokens) {
+                        double nll_sum, int64_t n_chosen_tokens, int64_t n_pairs) {
   ObjectiveStats s;
-  const double n = static_cast<double>(std::max<size_t>(1, losses.size()));
+  const double n = static_cast<double>(std::max<int64_t>(1, n_pairs));
   double rc = 0, rr = 0, acc = 0, lc = 0, lr = 0;
   for (size_t k = 0; k < losses.size(); k++) {
     s.loss += losses[k].loss / n;
@@ -205,7 +217,11 @@ SftPlan preference_plan(const Model& m, const PreferenceData& data, const Prefer
 
 SftResult preference_train(const Model& m, const PreferenceData& data, const PreferenceConfig& cfg,
                            const SftFormat& format, const TrainCallbacks& cb) {
-  preference_config_check(cfg);
+  // Data parallel (train/dist.h): rank 0 checks the files, reads or
+  // computes the reference log-probs and sends them to the other ranks.
+  const bool leader = dist_rank() == 0;
+  if (leader) preference_config_check(cfg);
+  else sft_config_check(cfg.sft);
   if (data.train.empty()) throw Error(ErrorKind::DataError, cfg.sft.job.train, "no training pairs");
   const PreferenceLossConfig& lc = cfg.preference.loss;
   const std::string reference = preference_reference(cfg);
@@ -217,7 +233,12 @@ SftResult preference_train(const Model& m, const PreferenceData& data, const Pre
   // 1. Reference log-probs: from the checkpoint being resumed, the disk
   //    cache, or one forward pass over every pair.
   auto ref = std::make_shared<ReferenceLogps>();
-  if (needs_ref) {
+  if (needs_ref && !leader) {
+    std::string text;
+    dist_broadcast(text, "the reference log-probs from rank 0", /*setup=*/true);
+    if (!reference_parse(text, data, *ref))
+      throw Error(ErrorKind::Internal, "preference.reference", "rank 0's reference log-probs do not match the pairs");
+  } else if (needs_ref) {
     const std::string ref_dir = reference == "init" ? cfg.sft.job.init_adapter : reference == "base" ? "" : reference;
     std::string key = "model " + model_fingerprint(cfg.sft.job.source_model) + "\nreference ";
     key += ref_dir.empty() ? "base" : file_sha256(ref_dir + "/adapter_model.safetensors") + " " +
@@ -253,6 +274,8 @@ SftResult preference_train(const Model& m, const PreferenceData& data, const Pre
         file_write_atomic(cache_path, reference_text(*ref));
       }
     }
+    std::string text = dist_world_size() > 1 ? reference_text(*ref) : std::string();
+    dist_broadcast(text, "the reference log-probs from rank 0", /*setup=*/true);
   }
 
   // 2. The objective: each micro-batch's pairs through preference_step.
@@ -263,20 +286,20 @@ SftResult preference_train(const Model& m, const PreferenceData& data, const Pre
   TrainStepOptions step_opt;
   step_opt.dropout = cfg.sft.lora.dropout;
   step_opt.gradient_checkpointing = cfg.sft.runtime.gradient_checkpointing;
-  o.step = [&m, &data, lc, ref, ws, step_opt, nll_weight](const std::vector<std::vector<int64_t>>& mbs,
-                                                          const LoraAdapter& lora, LoraAdapter& grads,
+  o.step = [&m, &data, lc, ref, ws, step_opt, nll_weight](const std::vector<std::vector<int64_t>>& mbs, size_t begin,
+                                                          size_t end, const LoraAdapter& lora, LoraAdapter& grads,
                                                           uint64_t step_seed) mutable {
-    int64_t n_pairs = 0, n_chosen = 0, tokens = 0;
-    for (const auto& mb : mbs)
-      for (int64_t i : mb) {
+    int64_t n_pairs = 0, n_chosen = 0, tokens = 0;  // pairs and chosen tokens: the whole step's
+    for (size_t k = 0; k < mbs.size(); k++)
+      for (int64_t i : mbs[k]) {
         n_pairs++;
         n_chosen += static_cast<int64_t>(data.train[i].chosen.size());
-        tokens += data.train[i].tokens();
+        if (k >= begin && k < end) tokens += data.train[i].tokens();
       }
     std::vector<PairLoss> losses;
     std::vector<PairLogps> policy;
     double nll_sum = 0;
-    for (size_t k = 0; k < mbs.size(); k++) {
+    for (size_t k = begin; k < end; k++) {
       std::vector<PairLogps> mb_ref;
       if (!ref->train.empty())
         for (int64_t i : mbs[k]) mb_ref.push_back(ref->train[i]);
@@ -288,7 +311,7 @@ SftResult preference_train(const Model& m, const PreferenceData& data, const Pre
       policy.insert(policy.end(), s.policy.begin(), s.policy.end());
       nll_sum += s.nll_sum;
     }
-    ObjectiveStats st = stats_of(losses, policy, nll_weight, nll_sum, n_chosen);
+    ObjectiveStats st = stats_of(losses, policy, nll_weight, nll_sum, n_chosen, n_pairs);
     st.tokens = tokens;
     return st;
   };
@@ -304,7 +327,7 @@ SftResult preference_train(const Model& m, const PreferenceData& data, const Pre
         nll_sum -= policy[i].chosen;
         n_chosen += policy[i].n_chosen;
       }
-      return stats_of(losses, policy, nll_weight, nll_sum, n_chosen);
+      return stats_of(losses, policy, nll_weight, nll_sum, n_chosen, static_cast<int64_t>(losses.size()));
     };
 
   // 3. The shared loop and run directory.

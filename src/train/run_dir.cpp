@@ -132,6 +132,10 @@ SftRunWriter::SftRunWriter(std::string out, const ModelConfig& model, const SftC
       for (const auto& [name, value] : p.val_metrics) line["val_" + name] = value;
     }
     for (const auto& [name, value] : p.metrics) line[name] = value;
+    if (p.world_size > 1) {  // data parallel: the processes and this step's all-reduce time
+      line["world_size"] = p.world_size;
+      line["comm_s"] = p.comm_s;
+    }
     const std::string text = line.dump() + "\n";
     std::fwrite(text.data(), 1, text.size(), metrics_);
     std::fflush(metrics_);

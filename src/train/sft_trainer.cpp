@@ -19,6 +19,8 @@
 #include "model/transformer_train.h"
 #include "train/checkpoint.h"
 #include "train/data_hash.h"
+#include "train/dist.h"
+#include "train/dist_share.h"
 #include "train/optimizer.h"
 #include "train/run_dir.h"
 
@@ -133,6 +135,50 @@ int64_t lora_param_count(const ModelConfig& c, const LoraConfig& lc) {
   return n * c.n_layers;
 }
 
+// The plan's optimizer steps when each process runs `accum` micro-batches
+// per step (the global batch: accum x world size micro-batches).
+void plan_steps(SftPlan& p, const SftConfig& cfg, int accum) {
+  p.gradient_accumulation_steps = accum;
+  const int64_t per_step = static_cast<int64_t>(accum) * p.world_size;
+  p.steps_per_epoch = (p.micro_batches_per_epoch + per_step - 1) / per_step;
+  p.total_steps = p.steps_per_epoch * p.epochs;
+  if (cfg.hyperparameters.max_steps) p.total_steps = std::min(p.total_steps, *cfg.hyperparameters.max_steps);
+  p.warmup_steps = static_cast<int64_t>(std::ceil(cfg.hyperparameters.warmup_ratio * static_cast<double>(p.total_steps)));
+}
+
+// Sums the processes' gradients and step stats (shares, sft_trainer.h) so
+// that every process holds the step's; `stop` in, whether any process was
+// asked to stop out.
+void step_allreduce(LoraAdapter& grads, ObjectiveStats& s, bool& stop, int64_t step) {
+  int64_t n = 0;
+  lora_for_each_tensor(grads, [&](std::vector<float>& g) { n += static_cast<int64_t>(g.size()); });
+  std::vector<float> flat;
+  flat.reserve(static_cast<size_t>(n));
+  lora_for_each_tensor(grads, [&](std::vector<float>& g) { flat.insert(flat.end(), g.begin(), g.end()); });
+  dist_allreduce_sum(flat.data(), n, "the gradient all-reduce of step " + std::to_string(step));
+  size_t off = 0;
+  lora_for_each_tensor(grads, [&](std::vector<float>& g) {
+    std::copy(flat.begin() + off, flat.begin() + off + g.size(), g.begin());
+    off += g.size();
+  });
+  std::vector<double> v = {s.loss, s.accuracy, static_cast<double>(s.tokens), s.finite ? 0.0 : 1.0, stop ? 1.0 : 0.0};
+  for (const auto& [name, value] : s.metrics) v.push_back(value);
+  dist_allreduce_sum(v.data(), static_cast<int64_t>(v.size()), "the stats all-reduce of step " + std::to_string(step));
+  s.loss = v[0];
+  s.accuracy = v[1];
+  s.tokens = static_cast<int64_t>(std::llround(v[2]));
+  s.finite = v[3] == 0.0;
+  stop = v[4] != 0.0;
+  for (size_t i = 0; i < s.metrics.size(); i++) s.metrics[i].second = v[5 + i];
+}
+
+// Rank 0's stats on every rank (a validation pass only rank 0 runs).
+ObjectiveStats stats_broadcast(const ObjectiveStats& s, const std::string& what) {
+  std::string bytes = dist_rank() == 0 ? objective_stats_bytes(s) : std::string();
+  dist_broadcast(bytes, what);
+  return objective_stats_parse(bytes);
+}
+
 }  // namespace
 
 int64_t sft_peak_memory_bytes(const ModelConfig& c, int64_t weight_bytes, int64_t max_batch_tokens,
@@ -171,11 +217,9 @@ SftPlan train_plan(const Model& m, const std::vector<int64_t>& lengths, int64_t 
     for (int64_t i : mb) n += lengths[i];
     p.max_batch_tokens = std::max(p.max_batch_tokens, n);
   }
-  p.steps_per_epoch = (static_cast<int64_t>(batches.size()) + cfg.hyperparameters.gradient_accumulation_steps - 1) /
-                      cfg.hyperparameters.gradient_accumulation_steps;
-  p.total_steps = p.steps_per_epoch * p.epochs;
-  if (cfg.hyperparameters.max_steps) p.total_steps = std::min(p.total_steps, *cfg.hyperparameters.max_steps);
-  p.warmup_steps = static_cast<int64_t>(std::ceil(cfg.hyperparameters.warmup_ratio * static_cast<double>(p.total_steps)));
+  p.micro_batches_per_epoch = static_cast<int64_t>(batches.size());
+  p.world_size = dist_world_size();
+  plan_steps(p, cfg, cfg.hyperparameters.gradient_accumulation_steps);
   p.learning_rate = sft_learning_rate(cfg);
   p.peak_memory_bytes = sft_peak_memory_bytes(c, model_weight_bytes(m), p.max_batch_tokens, cfg);
   // Time: about 4 FLOPs per matmul parameter per token (forward and backward
@@ -187,7 +231,7 @@ SftPlan train_plan(const Model& m, const std::vector<int64_t>& lengths, int64_t 
   const double flops_per_s = (cfg.runtime.precision == "bf16" ? 160e9 : 100e9) * threads / 2.0;
   const double tokens = static_cast<double>(p.train_tokens) * p.epochs *
                         (static_cast<double>(p.total_steps) / std::max<int64_t>(1, p.steps_per_epoch * p.epochs));
-  p.estimated_seconds = tokens * flops_per_token / flops_per_s;
+  p.estimated_seconds = tokens * flops_per_token / flops_per_s / p.world_size;
   return p;
 }
 
@@ -216,28 +260,26 @@ TrainObjective sft_objective(const Model& m, const SftData& data, const SftConfi
   TrainStepOptions step_opt;
   step_opt.dropout = cfg.lora.dropout;
   step_opt.gradient_checkpointing = cfg.runtime.gradient_checkpointing;
-  o.step = [&m, &data, step_opt, workspace](const std::vector<MicroBatch>& batches, const LoraAdapter& lora,
-                                            LoraAdapter& grads, uint64_t step_seed) mutable {
+  o.step = [&m, &data, step_opt, workspace](const std::vector<MicroBatch>& batches, size_t begin, size_t end,
+                                            const LoraAdapter& lora, LoraAdapter& grads, uint64_t step_seed) mutable {
     ObjectiveStats out;
-    std::vector<TrainBatch> mbs;
-    int64_t scored = 0;
-    for (const MicroBatch& mb : batches) {
-      mbs.push_back(make_batch(data.train, mb));
-      for (int32_t t : mbs.back().targets) scored += t != kIgnoreIndex;
-      out.tokens += mbs.back().size();
-    }
+    int64_t scored = 0;  // over the whole step: the mean's denominator on every process
+    for (const MicroBatch& mb : batches)
+      for (int64_t idx : mb) scored += scored_of(data.train[idx]);
     LossStats step_stats;
-    for (size_t i = 0; i < mbs.size(); i++) {
+    for (size_t i = begin; i < end; i++) {
+      const TrainBatch b = make_batch(data.train, batches[i]);
+      out.tokens += b.size();
       step_opt.dropout_seed = mix(step_seed, i);
-      LossStats s = model_train_step(m, lora, grads, mbs[i], scored > 0 ? 1.0f / static_cast<float>(scored) : 0.0f,
+      LossStats s = model_train_step(m, lora, grads, b, scored > 0 ? 1.0f / static_cast<float>(scored) : 0.0f,
                                      step_opt, workspace.get());
       step_stats.loss_sum += s.loss_sum;
       step_stats.n_scored += s.n_scored;
       step_stats.n_correct += s.n_correct;
     }
     out.finite = std::isfinite(step_stats.loss_sum);
-    out.loss = step_stats.n_scored ? step_stats.loss_sum / static_cast<double>(step_stats.n_scored) : 0.0;
-    out.accuracy = step_stats.n_scored ? static_cast<double>(step_stats.n_correct) / step_stats.n_scored : 0.0;
+    out.loss = scored ? step_stats.loss_sum / static_cast<double>(scored) : 0.0;
+    out.accuracy = scored ? static_cast<double>(step_stats.n_correct) / static_cast<double>(scored) : 0.0;
     return out;
   };
   if (!data.validation.empty())
@@ -266,6 +308,7 @@ SftResult train_loop(const Model& m, const TrainObjective& objective, const SftP
   using clock = std::chrono::steady_clock;
   const DenormalsFlush flush;  // FTZ|DAZ here and on the kernel threads (kernels/denormals.h)
   const SftHyperparameters& h = cfg.hyperparameters;
+  const int world = dist_world_size(), rank = dist_rank();
   const EvalStrategy eval_strategy = sft_eval_strategy(cfg);
   auto log = [&](const std::string& s) {
     for (const TrainCallbacks* cb : sinks)
@@ -289,7 +332,11 @@ SftResult train_loop(const Model& m, const TrainObjective& objective, const SftP
   // Returns true when early stopping triggers.
   auto run_eval = [&](TrainProgress& p) {
     if (!objective.evaluate) return false;
-    const ObjectiveStats e = objective.evaluate(lora);
+    // Data parallel: rank 0 evaluates and sends the result to every rank,
+    // so that all agree on the best step and on early stopping.
+    ObjectiveStats e;
+    if (rank == 0) e = objective.evaluate(lora);
+    if (world > 1) e = stats_broadcast(e, "the validation result of step " + std::to_string(st.global_step));
     p.val_loss = e.loss;
     p.val_token_accuracy = e.accuracy;
     p.val_metrics = e.metrics;
@@ -324,13 +371,16 @@ SftResult train_loop(const Model& m, const TrainObjective& objective, const SftP
   const int64_t first_step = st.global_step;  // steps done by an earlier process do not count for the ETA
   const float base_lr = plan.learning_rate;
   bool stop_early = false;
+  bool stop_agreed = false;  // data parallel: a stop asked of any rank, agreed at the last all-reduce
   for (; st.epoch < plan.epochs && !stop_early; st.epoch++, st.step_in_epoch = 0) {
     const std::vector<MicroBatch> batches = epoch_batches(objective.train_tokens, cfg, st.epoch, /*shuffle=*/true);
-    const int64_t accum = h.gradient_accumulation_steps;
-    const int64_t steps = (static_cast<int64_t>(batches.size()) + accum - 1) / accum;
+    // Each process runs `accum` of a step's accum x world micro-batches.
+    const int64_t accum = plan.gradient_accumulation_steps;
+    const int64_t per_step = accum * world;
+    const int64_t steps = (static_cast<int64_t>(batches.size()) + per_step - 1) / per_step;
     for (; st.step_in_epoch < steps; ) {
       if (st.global_step >= plan.total_steps) break;
-      if (stop && stop->load()) {
+      if (world > 1 ? stop_agreed : stop && stop->load()) {
         checkpoint("interrupted");
         res.status = TrainStatus::Interrupted;
         res.steps = st.global_step;
@@ -338,9 +388,11 @@ SftResult train_loop(const Model& m, const TrainObjective& objective, const SftP
       }
       // 1. The optimizer step's micro-batches.
       const auto t0 = clock::now();
-      const int64_t first = st.step_in_epoch * accum;
-      const int64_t last = std::min<int64_t>(first + accum, static_cast<int64_t>(batches.size()));
+      const int64_t first = st.step_in_epoch * per_step;
+      const int64_t last = std::min<int64_t>(first + per_step, static_cast<int64_t>(batches.size()));
       const std::vector<MicroBatch> mbs(batches.begin() + first, batches.begin() + last);
+      const size_t own_begin = std::min<size_t>(static_cast<size_t>(rank * accum), mbs.size());
+      const size_t own_end = std::min<size_t>(static_cast<size_t>((rank + 1) * accum), mbs.size());
       // 2. Forward + backward over each micro-batch; gradients accumulate as
       //    those of the objective's loss over the whole step.
       for (auto& g : grads.layers)
@@ -348,8 +400,16 @@ SftResult train_loop(const Model& m, const TrainObjective& objective, const SftP
           std::fill(mm.a.begin(), mm.a.end(), 0.0f);
           std::fill(mm.b.begin(), mm.b.end(), 0.0f);
         }
-      const ObjectiveStats step_stats =
-          objective.step(mbs, lora, grads, mix(h.seed, static_cast<uint64_t>(st.global_step) + 1));
+      ObjectiveStats step_stats =
+          objective.step(mbs, own_begin, own_end, lora, grads, mix(h.seed, static_cast<uint64_t>(st.global_step) + 1));
+      // 2b. Data parallel: sum the processes' gradients and stats.
+      double comm_s = 0;
+      if (world > 1) {
+        const double c0 = dist_comm_seconds();
+        stop_agreed = stop && stop->load();
+        step_allreduce(grads, step_stats, stop_agreed, st.global_step + 1);
+        comm_s = dist_comm_seconds() - c0;
+      }
       // 3. Clip, schedule, AdamW; a non-finite loss or gradient stops the run
       //    before it reaches the adapter (the last checkpoint stays good).
       const double norm = grad_clip(grads, h.max_grad_norm);
@@ -379,6 +439,8 @@ SftResult train_loop(const Model& m, const TrainObjective& objective, const SftP
       p.grad_norm = norm;
       p.tokens = step_stats.tokens;
       p.tokens_per_s = dt > 0 ? static_cast<double>(step_stats.tokens) / dt : 0.0;
+      p.world_size = world;
+      p.comm_s = comm_s;
       const bool epoch_end = st.step_in_epoch == steps || st.global_step == plan.total_steps;
       const bool eval_due = eval_strategy == EvalStrategy::Steps ? st.global_step % h.eval_steps == 0
                             : eval_strategy == EvalStrategy::Epoch ? epoch_end
@@ -438,6 +500,39 @@ SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, c
                    format, extras, cb);
 }
 
+namespace {
+
+// Each process's micro-batches per step on resuming the run that saved
+// `saved` (a checkpoint's run configuration) with `world` processes.
+int accumulation_for_world(const nlohmann::json& saved, int accum, int world) {
+  const int saved_world = saved.value("world_size", 1);
+  const int saved_accum = saved.value("gradient_accumulation_steps", accum);
+  if (saved_world == world) return accum;
+  const int64_t global = static_cast<int64_t>(saved_accum) * saved_world;
+  if (global % world != 0)
+    throw Error(ErrorKind::FailedPrecondition, "job.resume",
+                "the checkpoint's run took " + std::to_string(global) + " micro-batches per step (" +
+                    std::to_string(saved_world) + " processes x " + std::to_string(saved_accum) + "), which " +
+                    std::to_string(world) + " processes cannot share evenly",
+                "resume with a number of processes that divides " + std::to_string(global));
+  return static_cast<int>(global / world);
+}
+
+}  // namespace
+
+int train_resume_accumulation(const SftConfig& cfg) {
+  const int accum = cfg.hyperparameters.gradient_accumulation_steps;
+  if (cfg.job.resume.empty()) return accum;
+  const std::string dir = sft_resume_checkpoint(cfg.job.resume);
+  nlohmann::json state;
+  try {
+    state = nlohmann::json::parse(file_read_all(dir + "/trainer_state.json"));
+  } catch (const std::exception&) {
+    return accum;  // train_run's checkpoint_load names what is wrong
+  }
+  return accumulation_for_world(state.value("run_config", nlohmann::json::object()), accum, dist_world_size());
+}
+
 SftResult train_run(const Model& m, const TrainObjective& objective, const SftPlan& plan, const SftConfig& cfg,
                     const SftFormat& format, const TrainRunExtras& extras, const TrainCallbacks& cb) {
   // --- validate every input before anything is created ---
@@ -446,75 +541,118 @@ SftResult train_run(const Model& m, const TrainObjective& objective, const SftPl
   const ModelConfig& c = m.config;
   const std::string out = cfg.job.output;
   if (out.empty()) throw Error("job.output", "is required");
-  SftDataHashes hashes;
-  hashes.train_sha256 = file_sha256(uri_resolve(cfg.job.train));
-  if (!cfg.job.validation.empty()) hashes.validation_sha256 = file_sha256(uri_resolve(cfg.job.validation));
-
-  // The state: fresh, continued from an adapter, or resumed from a checkpoint.
-  const LoraConfig lc = sft_lora_config(cfg);
+  // Data parallel (train/dist.h): rank 0 alone reads the files and writes
+  // the run directory; the other ranks receive its starting state.
+  const int world = dist_world_size();
+  const bool leader = dist_rank() == 0;
   LoraAdapter lora;
   AdamWState opt;
   TrainState st;
-  st.seed = cfg.hyperparameters.seed;
+  int accum = cfg.hyperparameters.gradient_accumulation_steps;  // each process's micro-batches per step
   std::string resume_dir;
   nlohmann::json run_cfg;
-  if (!cfg.job.resume.empty()) {
-    resume_dir = sft_resume_checkpoint(cfg.job.resume);
-    nlohmann::json saved;
-    checkpoint_load(resume_dir, c, lora, opt, st, &saved);
-    run_cfg = sft_run_config_json(cfg, lora.config.rank, hashes);
-    // With an --init-adapter the adapter's own rank is the run's.
-    const int rank_now = cfg.job.init_adapter.empty() ? cfg.lora.rank : lora.config.rank;
-    nlohmann::json now = sft_run_config_json(cfg, rank_now, hashes);
-    sft_resume_check(saved, now, cfg.job.resume_allow);
-    if (!extras.objective_config.is_null() && saved.value("objective", nlohmann::json()) != extras.objective_config)
-      throw Error(ErrorKind::FailedPrecondition, "job.resume",
-                  "the run's objective differs from the checkpoint's: " +
-                      saved.value("objective", nlohmann::json()).dump() + " in the checkpoint, " +
-                      extras.objective_config.dump() + " now",
-                  "resume with the settings the run started with, or start a new run in another output directory");
-    if (st.seed != cfg.hyperparameters.seed)
-      throw Error(ErrorKind::FailedPrecondition, "hyperparameters.seed",
-                  "differs from the checkpoint's seed (" + std::to_string(st.seed) + ")");
-  } else {
-    if (!cfg.job.init_adapter.empty()) {
-      try {
-        lora = lora_load(cfg.job.init_adapter, c);
-      } catch (const Error& e) {
-        throw Error(e.kind(), "job.init_adapter", e.where() + ": " + e.message(), e.hint());
-      }
-      lora.config.dropout = lc.dropout;
-    } else {
-      lora = lora_init(c, lc, mix(cfg.hyperparameters.seed, 0xada9));
-    }
-    opt = adamw_init(lora);
-    run_cfg = sft_run_config_json(cfg, lora.config.rank, hashes);
-  }
-  if (!extras.objective_config.is_null()) run_cfg["objective"] = extras.objective_config;
-  // What a user (or `loam merge`) can resolve later from anywhere: the
-  // absolute path, not the path as typed relative to the working directory.
-  lora.config.base_model = std::filesystem::absolute(cfg.job.source_model).lexically_normal().string();
-  if (lora.config.base_model.size() > 1 && lora.config.base_model.back() == '/') lora.config.base_model.pop_back();
-  sft_output_check(out, resume_dir, cfg.job.overwrite_output);
+  std::unique_ptr<SftRunWriter> writer;
+  bool world_changed = false;  // resumed with another number of processes than the checkpoint's
+  if (leader) {
+    SftDataHashes hashes;
+    hashes.train_sha256 = file_sha256(uri_resolve(cfg.job.train));
+    if (!cfg.job.validation.empty()) hashes.validation_sha256 = file_sha256(uri_resolve(cfg.job.validation));
 
-  // --- the run: the directory writer first, then the caller's sinks ---
-  SftRunWriter writer(out, c, cfg, format, extras.n_truncated, run_cfg);
-  writer.set_checkpoint_files(extras.checkpoint_files);
-  writer.begin(!resume_dir.empty(), st.global_step);
-  if (!resume_dir.empty())
-    if (cb.on_log) cb.on_log("resumed from " + resume_dir + " at step " + std::to_string(st.global_step));
-  if (resume_dir.empty() && !cfg.job.init_adapter.empty() && cb.on_log)
-    cb.on_log("continuing from adapter " + cfg.job.init_adapter + " (rank " + std::to_string(lora.config.rank) + ")");
+    // The state: fresh, continued from an adapter, or resumed from a checkpoint.
+    const LoraConfig lc = sft_lora_config(cfg);
+    st.seed = cfg.hyperparameters.seed;
+    if (!cfg.job.resume.empty()) {
+      resume_dir = sft_resume_checkpoint(cfg.job.resume);
+      nlohmann::json saved;
+      checkpoint_load(resume_dir, c, lora, opt, st, &saved);
+      // Another number of processes keeps the checkpoint's global batch:
+      // each process runs (saved accumulation x saved processes) / processes
+      // micro-batches per step, so the data order and the schedule stay.
+      const int saved_world = saved.value("world_size", 1);
+      const int saved_accum = saved.value("gradient_accumulation_steps", accum);
+      accum = accumulation_for_world(saved, accum, world);
+      world_changed = saved_world != world;
+      SftConfig now_cfg = cfg;
+      now_cfg.hyperparameters.gradient_accumulation_steps = saved_world != world ? saved_accum : accum;
+      run_cfg = sft_run_config_json(now_cfg, lora.config.rank, hashes);
+      // With an --init-adapter the adapter's own rank is the run's.
+      const int rank_now = cfg.job.init_adapter.empty() ? cfg.lora.rank : lora.config.rank;
+      nlohmann::json now = sft_run_config_json(now_cfg, rank_now, hashes);
+      sft_resume_check(saved, now, cfg.job.resume_allow);
+      if (!extras.objective_config.is_null() && saved.value("objective", nlohmann::json()) != extras.objective_config)
+        throw Error(ErrorKind::FailedPrecondition, "job.resume",
+                    "the run's objective differs from the checkpoint's: " +
+                        saved.value("objective", nlohmann::json()).dump() + " in the checkpoint, " +
+                        extras.objective_config.dump() + " now",
+                    "resume with the settings the run started with, or start a new run in another output directory");
+      if (st.seed != cfg.hyperparameters.seed)
+        throw Error(ErrorKind::FailedPrecondition, "hyperparameters.seed",
+                    "differs from the checkpoint's seed (" + std::to_string(st.seed) + ")");
+      if (saved_world != world) {
+        SftConfig run = cfg;
+        run.hyperparameters.gradient_accumulation_steps = accum;
+        run_cfg = sft_run_config_json(run, lora.config.rank, hashes);
+      }
+    } else {
+      if (!cfg.job.init_adapter.empty()) {
+        try {
+          lora = lora_load(cfg.job.init_adapter, c);
+        } catch (const Error& e) {
+          throw Error(e.kind(), "job.init_adapter", e.where() + ": " + e.message(), e.hint());
+        }
+        lora.config.dropout = lc.dropout;
+      } else {
+        lora = lora_init(c, lc, mix(cfg.hyperparameters.seed, 0xada9));
+      }
+      opt = adamw_init(lora);
+      run_cfg = sft_run_config_json(cfg, lora.config.rank, hashes);
+    }
+    run_cfg["world_size"] = world;
+    if (!extras.objective_config.is_null()) run_cfg["objective"] = extras.objective_config;
+    // What a user (or `loam merge`) can resolve later from anywhere: the
+    // absolute path, not the path as typed relative to the working directory.
+    lora.config.base_model = std::filesystem::absolute(cfg.job.source_model).lexically_normal().string();
+    if (lora.config.base_model.size() > 1 && lora.config.base_model.back() == '/') lora.config.base_model.pop_back();
+    sft_output_check(out, resume_dir, cfg.job.overwrite_output);
+  }
+  if (world > 1) {
+    std::string bytes = leader ? train_state_bytes(lora, opt, st, accum) : std::string();
+    dist_broadcast(bytes, "the run's starting state from rank 0", /*setup=*/true);
+    if (!leader) train_state_parse(bytes, lora, opt, st, accum);
+  }
+  SftPlan run_plan = plan;
+  if (accum != run_plan.gradient_accumulation_steps) plan_steps(run_plan, cfg, accum);
+
+  // --- the run: the directory writer first (rank 0), then the caller's sinks ---
+  std::vector<const TrainCallbacks*> sinks;
+  if (leader) {
+    writer = std::make_unique<SftRunWriter>(out, c, cfg, format, extras.n_truncated, run_cfg);
+    writer->set_checkpoint_files(extras.checkpoint_files);
+    writer->begin(!resume_dir.empty(), st.global_step);
+    sinks.push_back(&writer->callbacks());
+    if (!resume_dir.empty() && cb.on_log)
+      cb.on_log("resumed from " + resume_dir + " at step " + std::to_string(st.global_step));
+    if (resume_dir.empty() && !cfg.job.init_adapter.empty() && cb.on_log)
+      cb.on_log("continuing from adapter " + cfg.job.init_adapter + " (rank " + std::to_string(lora.config.rank) + ")");
+    if (world_changed && cb.on_log)
+      cb.on_log("the checkpoint's global batch is kept with " + std::to_string(world) +
+                (world == 1 ? " process: " : " processes: ") +
+                "gradient accumulation " + std::to_string(accum) + " per process (" +
+                std::to_string(static_cast<int64_t>(accum) * world * cfg.hyperparameters.batch_size) +
+                " examples per step)");
+  }
+  sinks.push_back(&cb);
   SftResult res;
   try {
-    res = train_loop(m, objective, plan, cfg, lora, opt, st, {&writer.callbacks(), &cb}, cb.stop);
+    res = train_loop(m, objective, run_plan, cfg, lora, opt, st, sinks, cb.stop);
   } catch (const Error& e) {
-    const std::string last = writer.last_checkpoint().empty() ? resume_dir : writer.last_checkpoint();
+    const std::string written = writer ? writer->last_checkpoint() : std::string();
+    const std::string last = written.empty() ? resume_dir : written;
     const std::string kept = last.empty() ? "no checkpoint was written" : "the last good checkpoint is " + last;
-    throw Error(e.kind(), e.where(), e.message() + "; " + kept, e.hint());
+    throw Error(e.kind(), e.where(), e.message() + (leader ? "; " + kept : ""), e.hint());
   }
   res.output_dir = out;
-  res.last_checkpoint = writer.last_checkpoint();
+  if (writer) res.last_checkpoint = writer->last_checkpoint();
   return res;
 }
 

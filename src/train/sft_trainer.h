@@ -55,6 +55,8 @@ struct TrainProgress {
   double loss = 0, token_accuracy = 0, learning_rate = 0, grad_norm = 0;
   int64_t tokens = 0;            // tokens in this optimizer step
   double tokens_per_s = 0, elapsed_s = 0, eta_s = 0;  // elapsed/ETA: this process only
+  int world_size = 1;            // processes sharing each step (mpirun -np N)
+  double comm_s = 0;             // this step's seconds in the all-reduce (waiting for slower ranks included)
   std::optional<double> val_loss, val_token_accuracy;
   TrainMetrics metrics, val_metrics;  // the objective's own figures (val_: with val_loss)
 };
@@ -112,6 +114,11 @@ struct SftPlan {
   int epochs = 0;
   int64_t steps_per_epoch = 0, total_steps = 0, warmup_steps = 0;
   int64_t max_batch_tokens = 0;
+  int64_t micro_batches_per_epoch = 0;
+  int world_size = 1;              // processes sharing each step (train/dist.h)
+  // micro-batches each process runs per optimizer step: the global batch is
+  // batch_size x gradient_accumulation_steps x world_size examples
+  int gradient_accumulation_steps = 1;
   float learning_rate = 0;
   int64_t peak_memory_bytes = 0;   // estimate
   double estimated_seconds = 0;    // estimate
@@ -161,6 +168,13 @@ SftResult sft_train(const Model& m, const SftData& data, const SftConfig& cfg, c
 // (train/preference_trainer.h). The loop owns batching, accumulation,
 // clipping, the schedule, AdamW, evaluation, early stopping, checkpoints and
 // events; an objective owns its forward and backward.
+//
+// Data parallelism (train/dist.h): each process runs its share of a step's
+// micro-batches and the loop sums gradients and stats over the processes,
+// so a step's figures are shares: each is this process's part of the
+// step's figure (a mean over the step's examples or tokens divided by the
+// step's count, not by the share's), and their sum over the processes is
+// the figure.
 struct ObjectiveStats {
   double loss = 0;       // the step's (or validation pass's) loss
   double accuracy = 0;   // token accuracy (SFT), reward accuracy (preference)
@@ -171,10 +185,12 @@ struct ObjectiveStats {
 struct TrainObjective {
   std::vector<int64_t> train_tokens;  // (examples) tokens of each training example: batching and packing
   // One optimizer step over its micro-batches (indices into the training
-  // data): accumulates ∂(step loss)/∂θ into grads (zeroed by the loop).
-  // Micro-batch i's dropout stream is train_seed_mix(step_seed, i).
-  std::function<ObjectiveStats(const std::vector<std::vector<int64_t>>& micro_batches, const LoraAdapter& lora,
-                               LoraAdapter& grads, uint64_t step_seed)>
+  // data), of which this process runs [begin, end): accumulates that share
+  // of ∂(step loss)/∂θ into grads (zeroed by the loop) and returns its share
+  // of the stats (above). Micro-batch i's dropout stream is
+  // train_seed_mix(step_seed, i), i counted over the whole step.
+  std::function<ObjectiveStats(const std::vector<std::vector<int64_t>>& micro_batches, size_t begin, size_t end,
+                               const LoraAdapter& lora, LoraAdapter& grads, uint64_t step_seed)>
       step;
   // The validation pass; null when there is no validation data.
   std::function<ObjectiveStats(const LoraAdapter& lora)> evaluate;
@@ -187,6 +203,14 @@ uint64_t train_seed_mix(uint64_t a, uint64_t b);
 SftResult train_loop(const Model& m, const TrainObjective& objective, const SftPlan& plan, const SftConfig& cfg,
                      LoraAdapter& adapter, AdamWState& optimizer, TrainState& state,
                      const std::vector<const TrainCallbacks*>& sinks, const std::atomic<bool>* stop);
+
+// Data parallel (train/dist.h): the micro-batches each process runs per
+// step when cfg.job.resume is resumed with dist_world_size() processes. The
+// checkpoint's global batch is kept: with its own number of processes, cfg's
+// accumulation (checked against the checkpoint's as ever); with another, its
+// (accumulation x processes) / processes, whatever cfg says. Throws Error
+// when that does not divide evenly. Without a resume: cfg's accumulation.
+int train_resume_accumulation(const SftConfig& cfg);
 
 // What a run of another objective adds to sft_train's set-up (train_run).
 struct TrainRunExtras {
