@@ -2,8 +2,10 @@
 // through the layer step, (a) all 8 rows on one LoRA adapter, (b) 2 rows on
 // each of 4 adapters, (c) no adapter. Each sequence has --ctx tokens of KV
 // context; the steps are interleaved a, b, c, a, b, c, ... and the medians
-// compared. LoRA r=8 on all linear layers, nonzero B.
-//   ./build/batch_lora_bench MODEL_DIR [--ctx 64] [--steps 40] [--rank 8] [--threads N]
+// compared; also (d) one sequence alone, bare and on an adapter, for the
+// batching gain (8 rows' tokens/s over one row's). LoRA r=8 on all linear
+// layers, nonzero B. --bf16 computes as `loam serve --precision bf16` does.
+//   ./build/batch_lora_bench MODEL_DIR [--ctx 64] [--steps 40] [--rank 8] [--threads N] [--bf16]
 // Prints one JSON line.
 #include <algorithm>
 #include <chrono>
@@ -25,6 +27,7 @@ int main(int argc, char** argv) {
   }
   const std::string dir = argv[1];
   int ctx = 64, steps = 40, rank = 8, threads = 0;
+  bool bf16 = false;
   for (int i = 2; i < argc; i++) {
     const std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::atoi(argv[++i]) : 0; };
@@ -32,10 +35,15 @@ int main(int argc, char** argv) {
     else if (a == "--steps") steps = next();
     else if (a == "--rank") rank = next();
     else if (a == "--threads") threads = next();
+    else if (a == "--bf16") bf16 = true;
   }
   try {
     Model m = model_load(dir);
     m.compute.threads = threads;
+    if (bf16) {
+      m.compute.precision = MatmulPrecision::Bf16;
+      if (m.weights.layers.at(0).wq.dtype != DType::BF16) model_matrices_to_bf16(m);
+    }
     constexpr int kSeqs = 8, kAdapters = 4;
     std::vector<LoraAdapter> adapters;
     for (int i = 0; i < kAdapters; i++) {
@@ -45,6 +53,7 @@ int main(int argc, char** argv) {
       for (auto& layer : adapters.back().layers)
         for (auto& mm : layer)
           for (float& x : mm.b) x = 1e-3f;
+      lora_prepare_decode(adapters.back());
     }
     const AdapterList all{&adapters[0], &adapters[1], &adapters[2], &adapters[3]};
     // Prefill every sequence's context into its own KV range.
@@ -72,30 +81,41 @@ int main(int argc, char** argv) {
     const ForwardBatch one = decode_batch([](int) { return 0; });
     const ForwardBatch four = decode_batch([](int s) { return s / 2; });  // runs of 2 rows per adapter
     const ForwardBatch none = decode_batch([](int) { return kNoAdapter; });
+    ForwardBatch alone, alone_lora;  // sequence 0 by itself
+    {
+      const int32_t tok = pick(rng);
+      alone.add_sequence(&tok, 1, ctx, 0, kNoAdapter);
+      alone_lora.add_sequence(&tok, 1, ctx, 0, 0);
+    }
     std::vector<int64_t> rows(kSeqs);
     for (int s = 0; s < kSeqs; s++) rows[s] = s;
     std::vector<float> logits(static_cast<size_t>(kSeqs * m.config.vocab));
     auto time_step = [&](const ForwardBatch& b) {
       const auto t0 = std::chrono::steady_clock::now();
       model_forward_hidden(m, all, b, &pool, ForwardOptions{}, ws);
-      model_logits(m, ws, rows.data(), kSeqs, logits.data());
+      model_logits(m, ws, rows.data(), b.size(), logits.data());
       return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     };
-    for (int w = 0; w < 3; w++) time_step(one), time_step(four), time_step(none);  // warm-up
-    std::vector<double> t_one, t_four, t_none;
+    for (int w = 0; w < 3; w++) time_step(one), time_step(four), time_step(none), time_step(alone);  // warm-up
+    std::vector<double> t_one, t_four, t_none, t_alone, t_alone_lora;
     for (int i = 0; i < steps; i++) {
       t_one.push_back(time_step(one));
       t_four.push_back(time_step(four));
       t_none.push_back(time_step(none));
+      t_alone.push_back(time_step(alone));
+      t_alone_lora.push_back(time_step(alone_lora));
     }
     auto median = [](std::vector<double> v) {
       std::sort(v.begin(), v.end());
       return v[v.size() / 2];
     };
     const double a = median(t_one), b = median(t_four), c = median(t_none);
-    std::printf("{\"rows\": %d, \"ctx\": %d, \"rank\": %d, \"one_adapter_ms\": %.3f, \"four_adapters_ms\": %.3f, "
-                "\"no_adapter_ms\": %.3f, \"four_over_one\": %.4f}\n",
-                kSeqs, ctx, rank, 1e3 * a, 1e3 * b, 1e3 * c, b / a);
+    const double d = median(t_alone), e = median(t_alone_lora);
+    std::printf("{\"rows\": %d, \"ctx\": %d, \"rank\": %d, \"bf16\": %s, \"one_adapter_ms\": %.3f, "
+                "\"four_adapters_ms\": %.3f, \"no_adapter_ms\": %.3f, \"alone_ms\": %.3f, \"alone_adapter_ms\": %.3f, "
+                "\"four_over_one\": %.4f, \"batch8_gain\": %.3f, \"adapter8_over_base8\": %.4f}\n",
+                kSeqs, ctx, rank, bf16 ? "true" : "false", 1e3 * a, 1e3 * b, 1e3 * c, 1e3 * d, 1e3 * e, b / a,
+                kSeqs * d / c, c / a);
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

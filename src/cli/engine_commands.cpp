@@ -271,7 +271,10 @@ void run_generate(GenerateOptions o) {
   ModelText t = model_text_load(o.model);
   model_text_check_vocab(t, m.config.vocab, m.path + ": vocab_size");
   std::unique_ptr<LoraAdapter> lora;
-  if (!o.adapter.empty()) lora = std::make_unique<LoraAdapter>(lora_load(o.adapter, m.config));
+  if (!o.adapter.empty()) {
+    lora = std::make_unique<LoraAdapter>(lora_load(o.adapter, m.config));
+    lora_prepare_decode(*lora);
+  }
   const bool json_out = o.output == "json";
   if (!o.input.empty()) {
     std::vector<GenerateRequest> reqs = read_generate_input(o, m, t);

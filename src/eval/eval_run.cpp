@@ -169,7 +169,10 @@ EvalInputs eval_run_models(const ModelEvalOptions& o, const EvalProgress& progre
     if (!slot) slot = std::make_unique<Loaded>(Loaded{model_load(spec.model), model_text_load(spec.model)});
     const Loaded& m = *slot;
     std::unique_ptr<LoraAdapter> lora;
-    if (!spec.adapter.empty()) lora = std::make_unique<LoraAdapter>(lora_load(spec.adapter, m.model.config));
+    if (!spec.adapter.empty()) {
+      lora = std::make_unique<LoraAdapter>(lora_load(spec.adapter, m.model.config));
+      lora_prepare_decode(*lora);
+    }
     SystemOutputs out = eval_system_run(m.model, m.text, lora.get(), task, o.decode, o.perplexity, spec.name, progress);
     in.systems.push_back(std::move(out));
   }

@@ -74,13 +74,18 @@ constexpr int kQBlock = 8;   // queries per task
 constexpr int kKBlock = 16;  // keys per step
 
 // Keys transposed once per call for every (KV head, aligned block of 16
-// keys): element [x][j] of block kb of head kh at ((kh·n_kb + kb)·hd + x)·16 + j.
-// Rows past n_k repeat the last key (they are always masked).
-void keys_transpose(float* kt_all, const float* k, int64_t n_k, const AttentionDims& d) {
+// keys) some query block reads: element [x][j] of block kb of head kh at
+// ((kh·n_kb + kb)·hd + x)·16 + j. Rows past n_k repeat the last key (they
+// are always masked). Blocks no query reads (other sequences' gaps in a
+// shared KV pool) are skipped.
+void keys_transpose(float* kt_all, const float* k, int64_t n_k, const AttentionDims& d,
+                    const std::vector<int64_t>& kbs) {
   const int64_t hd = d.head_dim, kv_stride = d.n_kv_heads * hd, n_kb = (n_k + kKBlock - 1) / kKBlock;
+  const int64_t n_used = static_cast<int64_t>(kbs.size());
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t kh = 0; kh < d.n_kv_heads; kh++)
-    for (int64_t kb = 0; kb < n_kb; kb++) {
+    for (int64_t u = 0; u < n_used; u++) {
+      const int64_t kb = kbs[u];
       float* dst = kt_all + (kh * n_kb + kb) * hd * kKBlock;
       for (int64_t j = 0; j < kKBlock; j++) {
         const float* kj = k + std::min<int64_t>(kb * kKBlock + j, n_k - 1) * kv_stride + kh * hd;
@@ -89,14 +94,20 @@ void keys_transpose(float* kt_all, const float* k, int64_t n_k, const AttentionD
     }
 }
 
+void keys_transpose(float* kt_all, const float* k, int64_t n_k, const AttentionDims& d) {
+  std::vector<int64_t> all((n_k + kKBlock - 1) / kKBlock);
+  for (size_t i = 0; i < all.size(); i++) all[i] = static_cast<int64_t>(i);
+  keys_transpose(kt_all, k, n_k, d, all);
+}
+
 template <int NV>
-void attention_block(float* out, float* lse, const float* q, const float* kt_all, int64_t n_kb, const float* v,
-                     const int32_t* key_begin, const int32_t* key_end, int64_t n_q, int64_t h, int64_t i0,
+void attention_block(float* out, float* lse, const float* q, const float* k, const float* kt_all, int64_t n_kb,
+                     const float* v, const int32_t* key_begin, const int32_t* key_end, int64_t i0, int64_t i1, int64_t h,
                      const AttentionDims& d) {
   constexpr int64_t hd = 16 * NV;
   const int64_t group = d.n_heads / d.n_kv_heads, kh = h / group;
   const int64_t q_stride = d.n_heads * hd, kv_stride = d.n_kv_heads * hd;
-  const int64_t i1 = std::min<int64_t>(n_q, i0 + kQBlock), nqb = i1 - i0;
+  const int64_t nqb = i1 - i0;
   alignas(64) float acc[kQBlock * hd];  // (queries, hd) unnormalized output
   alignas(64) float sc[kQBlock][kKBlock];
   float m[kQBlock], l[kQBlock];
@@ -114,12 +125,23 @@ void attention_block(float* out, float* lse, const float* q, const float* kt_all
   const __m512 scale = _mm512_set1_ps(d.scale);
   for (int64_t j0 = b / kKBlock * kKBlock; j0 < e; j0 += kKBlock) {
     const int64_t nk = std::min<int64_t>(kKBlock, e - j0);
-    const float* kt = kt_all + (kh * n_kb + j0 / kKBlock) * hd * kKBlock;
     __m512 s[kQBlock];
-    for (int qi = 0; qi < kQBlock; qi++) s[qi] = _mm512_setzero_ps();
-    for (int64_t x = 0; x < hd; x++) {
-      const __m512 kx = _mm512_loadu_ps(kt + x * kKBlock);
-      for (int qi = 0; qi < kQBlock; qi++) s[qi] = _mm512_fmadd_ps(_mm512_set1_ps(qrow[qi][x]), kx, s[qi]);
+    if (nqb == 1) {  // one query (a decode row): 16 dot products straight from the key rows
+      __m512 dots[16];
+      for (int64_t j = 0; j < kKBlock; j++) {
+        const float* kj = k + std::min<int64_t>(j0 + j, e - 1) * kv_stride + kh * hd;  // rows past e: masked
+        __m512 a = _mm512_mul_ps(_mm512_loadu_ps(qrow[0]), _mm512_loadu_ps(kj));
+        for (int c = 1; c < NV; c++) a = _mm512_fmadd_ps(_mm512_loadu_ps(qrow[0] + 16 * c), _mm512_loadu_ps(kj + 16 * c), a);
+        dots[j] = a;
+      }
+      s[0] = sums16(dots);
+    } else {
+      const float* kt = kt_all + (kh * n_kb + j0 / kKBlock) * hd * kKBlock;
+      for (int qi = 0; qi < kQBlock; qi++) s[qi] = _mm512_setzero_ps();
+      for (int64_t x = 0; x < hd; x++) {
+        const __m512 kx = _mm512_loadu_ps(kt + x * kKBlock);
+        for (int qi = 0; qi < kQBlock; qi++) s[qi] = _mm512_fmadd_ps(_mm512_set1_ps(qrow[qi][x]), kx, s[qi]);
+      }
     }
     for (int64_t qi = 0; qi < nqb; qi++) {
       const int64_t i = i0 + qi, lo = key_begin[i], hi = key_end[i];
@@ -168,8 +190,27 @@ void attention_block(float* out, float* lse, const float* q, const float* kt_all
   }
 }
 
-using BlockFn = void (*)(float*, float*, const float*, const float*, int64_t, const float*, const int32_t*,
+using BlockFn = void (*)(float*, float*, const float*, const float*, const float*, int64_t, const float*, const int32_t*,
                          const int32_t*, int64_t, int64_t, int64_t, const AttentionDims&);
+
+// Query blocks: runs of at most kQBlock consecutive queries, a new block
+// wherever a query's key range does not overlap the previous query's (the
+// next sequence of a batch: in a decode batch every row is its own
+// sequence, and one block over all of them would score each query against
+// every other sequence's keys).
+std::vector<std::pair<int64_t, int64_t>> query_blocks(const int32_t* key_begin, const int32_t* key_end, int64_t n_q) {
+  std::vector<std::pair<int64_t, int64_t>> out;
+  int64_t i0 = 0;
+  for (int64_t i = 1; i <= n_q; i++) {
+    const bool cut = i == n_q || i - i0 == kQBlock || key_begin[i] >= key_end[i - 1] ||
+                     key_end[i] <= key_begin[i - 1];
+    if (cut) {
+      out.push_back({i0, i});
+      i0 = i;
+    }
+  }
+  return out;
+}
 
 BlockFn attention_block_for(int64_t head_dim) {
   switch (head_dim / 16) {
@@ -188,19 +229,36 @@ BlockFn attention_block_for(int64_t head_dim) {
 void attention_forward_avx512(BlockFn fn, float* out, float* lse, const float* q, const float* k, const float* v,
                               const int32_t* key_begin, const int32_t* key_end, int64_t n_q,
                               const AttentionDims& d) {
-  const int64_t n_blocks = (n_q + kQBlock - 1) / kQBlock;
+  const auto blocks = query_blocks(key_begin, key_end, n_q);
+  const int64_t n_blocks = static_cast<int64_t>(blocks.size());
   int64_t n_k = 0;
   for (int64_t i = 0; i < n_q; i++) n_k = std::max<int64_t>(n_k, key_end[i]);
   if (n_k == 0) n_k = 1;
   const int64_t n_kb = (n_k + kKBlock - 1) / kKBlock;
+  // The key blocks the query blocks read, each once.
+  thread_local std::vector<char> used;
+  thread_local std::vector<int64_t> kbs;
+  used.assign(static_cast<size_t>(n_kb), 0);
+  kbs.clear();
+  for (const auto& [i0, i1] : blocks) {
+    if (i1 - i0 == 1) continue;  // a single query reads the key rows themselves
+    int64_t b = INT64_MAX, e = 0;
+    for (int64_t i = i0; i < i1; i++) {
+      b = std::min<int64_t>(b, key_begin[i]);
+      e = std::max<int64_t>(e, key_end[i]);
+    }
+    for (int64_t kb = b / kKBlock; kb * kKBlock < e; kb++)
+      if (!used[kb]) used[kb] = 1, kbs.push_back(kb);
+  }
   thread_local std::vector<float> kt_all;  // grows once; reused across calls
-  kt_all.resize(static_cast<size_t>(d.n_kv_heads * n_kb * d.head_dim * kKBlock));
-  keys_transpose(kt_all.data(), k, n_k, d);
+  const size_t kt_size = static_cast<size_t>(d.n_kv_heads * n_kb * d.head_dim * kKBlock);
+  if (kt_all.size() < kt_size) kt_all.resize(kt_size);
+  if (!kbs.empty()) keys_transpose(kt_all.data(), k, n_k, d, kbs);
   const float* kt = kt_all.data();
 #pragma omp parallel for collapse(2) schedule(dynamic, 1)
   for (int64_t h = 0; h < d.n_heads; h++)
     for (int64_t blk = 0; blk < n_blocks; blk++)
-      fn(out, lse, q, kt, n_kb, v, key_begin, key_end, n_q, h, blk * kQBlock, d);
+      fn(out, lse, q, k, kt, n_kb, v, key_begin, key_end, blocks[blk].first, blocks[blk].second, h, d);
 }
 
 // Backward for one (query head, block of 8 queries) over blocks of 16 keys,

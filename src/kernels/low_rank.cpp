@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "kernels/vec.h"
 
@@ -182,6 +183,74 @@ void rank_outer(float* g, const float* u, const float* y, int64_t n, int64_t r, 
         }
       }
     }
+  }
+}
+
+void rank_project_serial(float* u, const float* x, const float* p, int64_t n, int64_t k, int64_t r, float scale) {
+  for (int64_t t0 = 0; t0 < n; t0 += 2) {
+    const int64_t t1 = std::min(t0 + 1, n - 1);
+#if defined(__AVX512F__)
+    float tmp[8];
+    for (int64_t j0 = 0; j0 < r; j0 += 8) {
+      const int jn = static_cast<int>(std::min<int64_t>(8, r - j0));
+      float* u1 = t1 != t0 ? u + t1 * r + j0 : tmp;
+      kProject[jn](x + t0 * k, x + t1 * k, p + j0 * k, k, u + t0 * r + j0, u1, scale);
+    }
+#else
+    for (int64_t t = t0; t <= t1; t++)
+      for (int64_t j = 0; j < r; j++) u[t * r + j] = scale * vec_dot(x + t * k, p + j * k, k);
+#endif
+  }
+}
+
+void rank_expand_rows_serial(float* y, int64_t ldy, const float* u, const float* b, int64_t n, int64_t r,
+                             int64_t o0, int64_t o1, float scale) {
+  constexpr int64_t kCols = 32;
+  float bt[64 * kCols];  // Bᵀ of a block of outputs: (r, kCols)
+  for (int64_t c0 = o0; c0 < o1; c0 += kCols) {
+    const int64_t nb = std::min(kCols, o1 - c0);
+    for (int64_t c = 0; c < nb; c++)
+      for (int64_t j = 0; j < r; j++) bt[j * kCols + c] = b[(c0 + c) * r + j];
+#if defined(__AVX512F__)
+    const __mmask16 m0 = tail_mask(nb), m1 = tail_mask(std::max<int64_t>(0, nb - 16));
+    for (int64_t t = 0; t < n; t++) {
+      float* yt = y + t * ldy + c0;
+      __m512 a0 = _mm512_maskz_loadu_ps(m0, yt), a1 = _mm512_maskz_loadu_ps(m1, yt + 16);
+      for (int64_t j = 0; j < r; j++) {
+        const __m512 c = _mm512_set1_ps(scale * u[t * r + j]);
+        a0 = _mm512_fmadd_ps(c, _mm512_loadu_ps(bt + j * kCols), a0);
+        a1 = _mm512_fmadd_ps(c, _mm512_loadu_ps(bt + j * kCols + 16), a1);
+      }
+      _mm512_mask_storeu_ps(yt, m0, a0);
+      _mm512_mask_storeu_ps(yt + 16, m1, a1);
+    }
+#else
+    for (int64_t t = 0; t < n; t++)
+      for (int64_t j = 0; j < r; j++) vec_axpy(y + t * ldy + c0, scale * u[t * r + j], bt + j * kCols, nb);
+#endif
+  }
+}
+
+void rank_expand_rows_serial_t(float* y, int64_t ldy, const float* u, const float* bt, int64_t m, int64_t n,
+                               int64_t r, int64_t o0, int64_t o1, float scale) {
+  for (int64_t t = 0; t < n; t++) {
+    float* yt = y + t * ldy;
+    const float* ut = u + t * r;
+#if defined(__AVX512F__)
+    for (int64_t c0 = o0; c0 < o1; c0 += 32) {
+      const __mmask16 m0 = tail_mask(o1 - c0), m1 = tail_mask(std::max<int64_t>(0, o1 - c0 - 16));
+      __m512 a0 = _mm512_maskz_loadu_ps(m0, yt + c0), a1 = _mm512_maskz_loadu_ps(m1, yt + c0 + 16);
+      for (int64_t j = 0; j < r; j++) {
+        const __m512 c = _mm512_set1_ps(scale * ut[j]);
+        a0 = _mm512_fmadd_ps(c, _mm512_maskz_loadu_ps(m0, bt + j * m + c0), a0);
+        a1 = _mm512_fmadd_ps(c, _mm512_maskz_loadu_ps(m1, bt + j * m + c0 + 16), a1);
+      }
+      _mm512_mask_storeu_ps(yt + c0, m0, a0);
+      _mm512_mask_storeu_ps(yt + c0 + 16, m1, a1);
+    }
+#else
+    for (int64_t j = 0; j < r; j++) vec_axpy(yt + o0, scale * ut[j], bt + j * m + o0, o1 - o0);
+#endif
   }
 }
 

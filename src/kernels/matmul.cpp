@@ -55,15 +55,36 @@ void matmul_forward(float* y, const float* x, const WeightView& w, int64_t n_tok
   else gemm_forward(y, x, w, n_tokens, accumulate, bf16);
 }
 
+namespace {
+
+// One pass over all views' rows fits: a decode-sized batch, the same n_cols
+// and the same product mode for every view.
+bool one_pass(const WeightView* ws, int n_views, int64_t n_tokens) {
+  bool ok = n_tokens > 0 && n_tokens <= kGemvMaxTokens && n_views > 0;
+  for (int i = 0; ok && i < n_views; i++)
+    ok = ws[i].n_rows > 0 && ws[i].n_cols == ws[0].n_cols && ws[0].n_cols > 0 && use_bf16(ws[i]) == use_bf16(ws[0]);
+  return ok;
+}
+
+}  // namespace
+
 void matmul_forward_multi(float* const* ys, const float* x, const WeightView* ws, int n_views, int64_t n_tokens) {
-  bool fused = n_tokens > 0 && n_tokens <= kGemvMaxTokens && n_views > 0;
-  for (int i = 0; fused && i < n_views; i++)
-    fused = ws[i].n_rows > 0 && ws[i].n_cols == ws[0].n_cols && ws[0].n_cols > 0 && use_bf16(ws[i]) == use_bf16(ws[0]);
-  if (!fused) {
+  if (!one_pass(ws, n_views, n_tokens)) {
     for (int i = 0; i < n_views; i++) matmul_forward(ys[i], x, ws[i], n_tokens);
     return;
   }
   gemv_forward_multi(ys, x, ws, n_views, n_tokens, /*accumulate=*/false, use_bf16(ws[0]));
+}
+
+bool matmul_forward_multi_lowrank(float* const* ys, const float* x, const WeightView* ws, int n_views,
+                                  int64_t n_tokens, const float* const* biases, const LowRankAdd* const* adds,
+                                  const int* n_adds) {
+  if (!one_pass(ws, n_views, n_tokens)) return false;
+  for (int i = 0; i < n_views; i++)
+    for (int j = 0; j < n_adds[i]; j++)
+      if (adds[i][j].r > kLowRankAddMaxRank || adds[i][j].t_begin < 0 || adds[i][j].t_end > n_tokens) return false;
+  gemv_forward_multi(ys, x, ws, n_views, n_tokens, /*accumulate=*/false, use_bf16(ws[0]), biases, adds, n_adds);
+  return true;
 }
 
 void matmul_backward_input(float* dx, const float* dy, const WeightView& w, int64_t n_tokens,

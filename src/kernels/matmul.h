@@ -49,6 +49,31 @@ void matmul_forward(float* y, const float* x, const WeightView& w, int64_t n_tok
 // start and stop once instead of once per weight.
 void matmul_forward_multi(float* const* ys, const float* x, const WeightView* ws, int n_views, int64_t n_tokens);
 
+// A low-rank term added to a product's output for the token rows
+// [t_begin, t_end): y[t] += scale · (x[t] Aᵀ) Bᵀ, with A (r, n_cols) and
+// B (n_rows, r) fp32 row-major, as a LoRA adapter stores them; bt, when
+// not null, is Bᵀ (r, n_rows), read in place instead of transposing B.
+struct LowRankAdd {
+  int64_t t_begin, t_end;
+  const float* a;
+  const float* b;
+  const float* bt;
+  int64_t r;
+  float scale;
+};
+constexpr int64_t kLowRankAddMaxRank = 64;
+
+// matmul_forward_multi plus, for view i, its bias biases[i] (null: none;
+// n_rows floats) and then the terms adds[i][0 .. n_adds[i]) added to ys[i]
+// inside the same pass over the weights: each thread forms x Aᵀ itself and
+// adds the term to the output rows it has just computed, so a decode step's
+// adapters cost no parallel region of their own. Returns false, computing
+// nothing, for a batch above the one-pass kernel's size or a rank above
+// kLowRankAddMaxRank: the caller then does the products itself.
+bool matmul_forward_multi_lowrank(float* const* ys, const float* x, const WeightView* ws, int n_views,
+                                  int64_t n_tokens, const float* const* biases, const LowRankAdd* const* adds,
+                                  const int* n_adds);
+
 // dx[n_tokens, n_cols] = dy[n_tokens, n_rows] · W   (accumulate: dx += ...)
 // The backward to the activations of matmul_forward for a frozen W.
 void matmul_backward_input(float* dx, const float* dy, const WeightView& w, int64_t n_tokens,

@@ -11,8 +11,10 @@
 // call, vdpbf16ps on 32 weights at a time.
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "core/dtype.h"
+#include "kernels/low_rank.h"
 #include "kernels/matmul_kernels.h"
 #include "kernels/vec.h"
 #include "kernels/quantize.h"
@@ -183,6 +185,71 @@ void row_bf16dot(const uint16_t* w, int64_t row, const uint16_t* xh, int64_t K, 
   store_sums<T, U>(acc, y, ldy, accumulate);
 }
 
+// Bf16 mode, R <= 4 rows x T <= 4 tokens at a time: each x vector loaded
+// once for R rows and each weight vector once for T tokens (a row at a time
+// needed a load per vdpbf16ps: 5 loads for 4), and one transposing
+// reduction for all R x T sums.
+template <int R, int T>
+void rows_bf16dot(const uint16_t* w, int64_t row, const uint16_t* xh, int64_t K, int64_t Kp, float* y,
+                  int64_t ldy, bool accumulate) {
+  __m512 acc[16];  // acc[4 t + r]
+  for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
+  const uint16_t* wr[R];
+  #pragma GCC unroll 4
+  for (int r = 0; r < R; r++) wr[r] = w + (row + r) * K;
+  int64_t k = 0;
+  for (; k + 32 <= K; k += 32) {
+    __m512bh wv[R];
+    #pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+      prefetch_ahead(reinterpret_cast<const char*>(wr[r] + k), 64);
+      wv[r] = (__m512bh)_mm512_loadu_si512(wr[r] + k);
+    }
+    #pragma GCC unroll 4
+    for (int t = 0; t < T; t++) {
+      const __m512bh xv = (__m512bh)_mm512_load_si512(xh + t * Kp + k);
+      #pragma GCC unroll 4
+      for (int r = 0; r < R; r++) acc[4 * t + r] = _mm512_dpbf16_ps(acc[4 * t + r], wv[r], xv);
+    }
+  }
+  if (k < K) {
+    const __mmask32 m = static_cast<__mmask32>((1u << (K - k)) - 1);
+    __m512bh wv[R];
+    #pragma GCC unroll 4
+    for (int r = 0; r < R; r++) wv[r] = (__m512bh)_mm512_maskz_loadu_epi16(m, wr[r] + k);
+    #pragma GCC unroll 4
+    for (int t = 0; t < T; t++) {
+      const __m512bh xv = (__m512bh)_mm512_load_si512(xh + t * Kp + k);
+      #pragma GCC unroll 4
+      for (int r = 0; r < R; r++) acc[4 * t + r] = _mm512_dpbf16_ps(acc[4 * t + r], wv[r], xv);
+    }
+  }
+  alignas(64) float sums[16];
+  _mm512_store_ps(sums, sums16(acc));
+  #pragma GCC unroll 4
+  for (int t = 0; t < T; t++)
+    #pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+      float& o = y[t * ldy + r];
+      o = accumulate ? o + sums[4 * t + r] : sums[4 * t + r];
+    }
+}
+
+template <int R>
+void rows_bf16dot_tokens(const uint16_t* w, int64_t row, const uint16_t* xh, int64_t T, int64_t K, int64_t Kp,
+                         float* y, int64_t ldy, bool accumulate) {
+  for (int64_t t0 = 0; t0 < T; t0 += 4) {
+    const uint16_t* x = xh + t0 * Kp;
+    float* yt = y + t0 * ldy;
+    switch (std::min<int64_t>(4, T - t0)) {
+      case 1: rows_bf16dot<R, 1>(w, row, x, K, Kp, yt, ldy, accumulate); break;
+      case 2: rows_bf16dot<R, 2>(w, row, x, K, Kp, yt, ldy, accumulate); break;
+      case 3: rows_bf16dot<R, 3>(w, row, x, K, Kp, yt, ldy, accumulate); break;
+      default: rows_bf16dot<R, 4>(w, row, x, K, Kp, yt, ldy, accumulate); break;
+    }
+  }
+}
+
 struct GemvArgs {
   const WeightView* w;
   const float* x;
@@ -215,6 +282,19 @@ void row_any(const GemvArgs& a, int64_t n, int64_t t0) {
 // measured ~1.6x faster than interleaving 8 rows); within a row, token tiles
 // of at most 4 reuse the row from L1.
 void rows_all_tokens(const GemvArgs& a, int64_t T, int64_t r0, int64_t r1) {
+  if (a.xh && a.w->dtype == DType::BF16) {  // Bf16 mode: 4 rows at a time
+    const auto* w = static_cast<const uint16_t*>(a.w->data);
+    const int64_t K = a.w->n_cols, N = a.w->n_rows;
+    int64_t n = r0;
+    for (; n + 4 <= r1; n += 4) rows_bf16dot_tokens<4>(w, n, a.xh, T, K, a.Kp, a.y + n, N, a.accumulate);
+    switch (r1 - n) {
+      case 1: rows_bf16dot_tokens<1>(w, n, a.xh, T, K, a.Kp, a.y + n, N, a.accumulate); break;
+      case 2: rows_bf16dot_tokens<2>(w, n, a.xh, T, K, a.Kp, a.y + n, N, a.accumulate); break;
+      case 3: rows_bf16dot_tokens<3>(w, n, a.xh, T, K, a.Kp, a.y + n, N, a.accumulate); break;
+      default: break;
+    }
+    return;
+  }
   for (int64_t n = r0; n < r1; n++)
     for (int64_t t0 = 0; t0 < T; t0 += 4) {
       switch (std::min<int64_t>(4, T - t0)) {
@@ -234,7 +314,8 @@ void gemv_forward(float* y, const float* x, const WeightView& w, int64_t n_token
 }
 
 void gemv_forward_multi(float* const* ys, const float* x, const WeightView* ws, int n_views, int64_t n_tokens,
-                        bool accumulate, bool bf16) {
+                        bool accumulate, bool bf16, const float* const* biases, const LowRankAdd* const* adds,
+                        const int* n_adds) {
   const int64_t K = ws[0].n_cols;
   int64_t N = 0;  // rows of all views, one after the other
   for (int i = 0; i < n_views; i++) N += ws[i].n_rows;
@@ -253,14 +334,44 @@ void gemv_forward_multi(float* const* ys, const float* x, const WeightView* ws, 
     }
     xh = buf;
   }
+  // Low-rank terms: term (i, j)'s x Aᵀ at u_at[...] in each thread's own u,
+  // formed by a thread the first time it computes a row of view i.
+  std::vector<int64_t> u_at;
+  std::vector<int> first_term;
+  int64_t u_size = 0;
+  if (adds) {
+    first_term.assign(static_cast<size_t>(n_views) + 1, 0);
+    for (int i = 0; i < n_views; i++) {
+      first_term[i + 1] = first_term[i] + n_adds[i];
+      for (int j = 0; j < n_adds[i]; j++) {
+        u_at.push_back(u_size);
+        u_size += (adds[i][j].t_end - adds[i][j].t_begin) * adds[i][j].r;
+      }
+    }
+  }
   // Rows [g0, g1) of the concatenation, view by view.
-  auto run_rows = [&](int64_t g0, int64_t g1) {
+  auto run_rows = [&](int64_t g0, int64_t g1, float* u, char* u_ready) {
     int64_t base = 0;
     for (int i = 0; i < n_views && g0 < g1; i++) {
       const int64_t n = ws[i].n_rows;
       if (g0 < base + n) {
-        const int64_t r1 = std::min(g1, base + n) - base;
-        rows_all_tokens(GemvArgs{&ws[i], x, xh, Kp, ys[i], accumulate}, n_tokens, g0 - base, r1);
+        const int64_t r0 = g0 - base, r1 = std::min(g1, base + n) - base;
+        rows_all_tokens(GemvArgs{&ws[i], x, xh, Kp, ys[i], accumulate}, n_tokens, r0, r1);
+        if (biases && biases[i])
+          for (int64_t t = 0; t < n_tokens; t++)
+            for (int64_t o = r0; o < r1; o++) ys[i][t * n + o] += biases[i][o];
+        for (int j = 0; adds && j < n_adds[i]; j++) {
+          const LowRankAdd& t = adds[i][j];
+          const int term = first_term[i] + j;
+          float* ut = u + u_at[term];
+          const int64_t rows = t.t_end - t.t_begin;
+          if (!u_ready[term]) {
+            rank_project_serial(ut, x + t.t_begin * K, t.a, rows, K, t.r, 1.0f);
+            u_ready[term] = 1;
+          }
+          if (t.bt) rank_expand_rows_serial_t(ys[i] + t.t_begin * n, n, ut, t.bt, n, rows, t.r, r0, r1, t.scale);
+          else rank_expand_rows_serial(ys[i] + t.t_begin * n, n, ut, t.b, rows, t.r, r0, r1, t.scale);
+        }
         g0 = base + r1;
       }
       base += n;
@@ -272,9 +383,17 @@ void gemv_forward_multi(float* const* ys, const float* x, const WeightView* ws, 
   const int nth = static_cast<int>(std::min<int64_t>(kernels_threads(), N));
   const int64_t n_chunks = nth * ((N + 64 * nth - 1) / (64 * nth));
   const int64_t chunk = (N + n_chunks - 1) / n_chunks;
-#pragma omp parallel for num_threads(nth) schedule(dynamic, 1)
-  for (int64_t c = 0; c < n_chunks; c++)
-    if (c * chunk < N) run_rows(c * chunk, std::min(N, (c + 1) * chunk));
+  const int n_terms = adds ? first_term[n_views] : 0;
+#pragma omp parallel num_threads(nth)
+  {
+    thread_local ScratchBuffer<float> u_scratch;  // this thread's own
+    thread_local std::vector<char> u_ready;
+    float* u = u_size > 0 ? u_scratch.get(static_cast<size_t>(u_size)) : nullptr;
+    u_ready.assign(static_cast<size_t>(n_terms), 0);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t c = 0; c < n_chunks; c++)
+      if (c * chunk < N) run_rows(c * chunk, std::min(N, (c + 1) * chunk), u, u_ready.data());
+  }
 }
 
 }  // namespace loam

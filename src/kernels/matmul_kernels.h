@@ -24,9 +24,12 @@ constexpr int64_t kGemvMaxTokens = 16;
 void gemv_forward(float* y, const float* x, const WeightView& w, int64_t n_tokens, bool accumulate,
                   bool bf16);
 // ys[i] (+)= x · ws[i]ᵀ for n_views weights of the same n_cols, in one
-// parallel region over all their rows.
+// parallel region over all their rows; with biases and adds, view i's bias
+// and then its low-rank terms adds[i][0 .. n_adds[i]) are added to the rows
+// as they are computed (matmul.h, LowRankAdd; ranks <= kLowRankAddMaxRank).
 void gemv_forward_multi(float* const* ys, const float* x, const WeightView* ws, int n_views, int64_t n_tokens,
-                        bool accumulate, bool bf16);
+                        bool accumulate, bool bf16, const float* const* biases = nullptr,
+                        const LowRankAdd* const* adds = nullptr, const int* n_adds = nullptr);
 
 // A 64-byte aligned buffer that grows and never shrinks: the kernels keep one
 // per thread (thread_local), so steady-state calls do not allocate.

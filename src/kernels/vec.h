@@ -22,6 +22,26 @@ inline float lane_sum(__m512 v) {
   x = _mm_add_ss(x, _mm_shuffle_ps(x, x, 1));
   return _mm_cvtss_f32(x);
 }
+
+// The 16 lane sums of a[0..15], in order, as one vector: a transposing tree
+// of adds (45 instructions instead of 16 lane_sums). Masked forms for the
+// same GCC 12 reason as above.
+inline __m512 sums16(const __m512 (&a)[16]) {
+  __m512 l1[8], l2[4], l3[2];
+  for (int i = 0; i < 8; i++)  // per 128-bit lane: [even part, odd part, even, odd]
+    l1[i] = _mm512_add_ps(_mm512_maskz_unpacklo_ps(0xFFFF, a[2 * i], a[2 * i + 1]),
+                          _mm512_maskz_unpackhi_ps(0xFFFF, a[2 * i], a[2 * i + 1]));
+  for (int i = 0; i < 4; i++) {  // per lane: partial sums of a[4i .. 4i+3]
+    const __m512d p = _mm512_castps_pd(l1[2 * i]), q = _mm512_castps_pd(l1[2 * i + 1]);
+    l2[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_maskz_unpacklo_pd(0xFF, p, q)),
+                          _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(0xFF, p, q)));
+  }
+  for (int i = 0; i < 2; i++)  // lanes 0-1: a[8i .. 8i+3], lanes 2-3: a[8i+4 .. 8i+7]
+    l3[i] = _mm512_add_ps(_mm512_maskz_shuffle_f32x4(0xFFFF, l2[2 * i], l2[2 * i + 1], 0x88),
+                          _mm512_maskz_shuffle_f32x4(0xFFFF, l2[2 * i], l2[2 * i + 1], 0xdd));
+  return _mm512_add_ps(_mm512_maskz_shuffle_f32x4(0xFFFF, l3[0], l3[1], 0x88),
+                       _mm512_maskz_shuffle_f32x4(0xFFFF, l3[0], l3[1], 0xdd));
+}
 #endif
 
 inline float vec_dot(const float* a, const float* b, int64_t n) {

@@ -78,11 +78,16 @@ void segment_forward(float* y, const float* src, const LoraSegment& s, int64_t r
   rank_expand(y, u, bt.data(), rows, r, out, s.scale);
 }
 
-void bias_and_lora(float* y, const float* x, int64_t out, const std::vector<float>* bias,
-                   const std::vector<LoraSegment>* segs, int64_t n, const LoraDropout& drop, LoraActs* save) {
-  if (bias && !bias->empty())
-    for (int64_t t = 0; t < n; t++)
-      for (int64_t o = 0; o < out; o++) y[t * out + o] += (*bias)[o];
+void bias_add(const LinearOut& o, int64_t n) {
+  if (!o.bias || o.bias->empty()) return;
+  const int64_t out = o.w->n_rows;
+  for (int64_t t = 0; t < n; t++)
+    for (int64_t j = 0; j < out; j++) o.y[t * out + j] += (*o.bias)[j];
+}
+
+// y += the LoRA terms of x (per segment), keeping what the backward needs in save.
+void lora_add(float* y, const float* x, int64_t out, const std::vector<LoraSegment>* segs, int64_t n,
+              const LoraDropout& drop, LoraActs* save) {
   if (!segs || segs->empty()) return;
   const int64_t in = segs->front().lora->in;
   int64_t u_size = 0;
@@ -104,15 +109,56 @@ void bias_and_lora(float* y, const float* x, int64_t out, const std::vector<floa
   }
 }
 
+
+// Inference on a decode-sized batch: every output's LoRA terms inside the
+// one pass over the weights (matmul.h, LowRankAdd), after the biases as in
+// the general path (same results, bit for bit). False,
+// computing nothing, where training needs the per-term path (saved
+// activations, dropout) or the batch is too large for that pass.
+bool forward_fused(const LinearOut* outs, int n_outs, const float* x, int64_t n) {
+  constexpr int kMax = 4;
+  if (n_outs > kMax) return false;
+  thread_local std::vector<LowRankAdd> adds[kMax];
+  const LowRankAdd* add_ptrs[kMax];
+  int n_adds[kMax];
+  float* ys[kMax];
+  WeightView ws[kMax];
+  const float* biases[kMax];
+  for (int i = 0; i < n_outs; i++) {
+    biases[i] = outs[i].bias && !outs[i].bias->empty() ? outs[i].bias->data() : nullptr;
+    if (outs[i].save || outs[i].drop.p > 0.0f) return false;
+    adds[i].clear();
+    if (outs[i].segs)
+      for (const LoraSegment& s : *outs[i].segs)
+        adds[i].push_back({s.begin, s.end, s.lora->a.data(), s.lora->b.data(),
+                           s.lora->bt.size() == s.lora->b.size() ? s.lora->bt.data() : nullptr, s.lora->rank, s.scale});
+    add_ptrs[i] = adds[i].data();
+    n_adds[i] = static_cast<int>(adds[i].size());
+    ys[i] = outs[i].y;
+    ws[i] = *outs[i].w;
+  }
+  return matmul_forward_multi_lowrank(ys, x, ws, n_outs, n, biases, add_ptrs, n_adds);
+}
+
+void outputs_finish(const LinearOut* outs, int n_outs, const float* x, int64_t n) {
+  for (int i = 0; i < n_outs; i++) {
+    bias_add(outs[i], n);
+    lora_add(outs[i].y, x, outs[i].w->n_rows, outs[i].segs, n, outs[i].drop, outs[i].save);
+  }
+}
+
 }  // namespace
 
 void linear_forward(float* y, const float* x, const WeightView& w, const std::vector<float>* bias,
                     const std::vector<LoraSegment>& segs, int64_t n, const LoraDropout& drop, LoraActs* save) {
+  const LinearOut o{y, &w, bias, &segs, drop, save};
+  if (forward_fused(&o, 1, x, n)) return;
   matmul_forward(y, x, w, n, /*accumulate=*/false);
-  bias_and_lora(y, x, w.n_rows, bias, &segs, n, drop, save);
+  outputs_finish(&o, 1, x, n);
 }
 
 void linear_forward_multi(const LinearOut* outs, int n_outs, const float* x, int64_t n) {
+  if (forward_fused(outs, n_outs, x, n)) return;
   constexpr int kMax = 4;
   float* ys[kMax];
   WeightView ws[kMax];
@@ -121,8 +167,7 @@ void linear_forward_multi(const LinearOut* outs, int n_outs, const float* x, int
     for (int i = 0; i < k; i++) ys[i] = outs[done + i].y, ws[i] = *outs[done + i].w;
     matmul_forward_multi(ys, x, ws, k, n);
   }
-  for (int i = 0; i < n_outs; i++)
-    bias_and_lora(outs[i].y, x, outs[i].w->n_rows, outs[i].bias, outs[i].segs, n, outs[i].drop, outs[i].save);
+  outputs_finish(outs, n_outs, x, n);
 }
 
 void linear_backward(float* dx, const float* dy, const float* x, const WeightView& w,

@@ -29,6 +29,16 @@ float LoraConfig::scale() const {
   return use_rslora ? alpha / std::sqrt(static_cast<float>(rank)) : alpha / static_cast<float>(rank);
 }
 
+void lora_prepare_decode(LoraAdapter& a) {
+  for (auto& layer : a.layers)
+    for (LoraMatrix& m : layer) {
+      if (!m.active()) continue;
+      m.bt.resize(m.b.size());
+      for (int64_t o = 0; o < m.out; o++)
+        for (int64_t j = 0; j < m.rank; j++) m.bt[j * m.out + o] = m.b[o * m.rank + j];
+    }
+}
+
 std::pair<int64_t, int64_t> lora_target_dims(const ModelConfig& c, LoraTarget t) {
   switch (t) {
     case LoraTarget::Q: return {c.hidden, c.q_dim()};

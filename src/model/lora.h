@@ -39,6 +39,7 @@ struct LoraMatrix {        // one adapted linear layer
   int64_t rank = 0;        // r; set with a and b, never recomputed from their sizes
   std::vector<float> a;    // (r, in)
   std::vector<float> b;    // (out, r)
+  std::vector<float> bt;   // Bᵀ (r, out) for decoding, by lora_prepare_decode; else empty
   bool active() const { return !a.empty(); }
 };
 
@@ -47,6 +48,11 @@ struct LoraAdapter {
   std::vector<std::array<LoraMatrix, kLoraTargets>> layers;  // [layer][target]
   HfTensorLayout names;  // module paths its PEFT tensor names use (the base checkpoint's)
 };
+
+// Fills every matrix's bt (Bᵀ), which decode-sized forwards then read in
+// place instead of transposing B at each step. For adapters that only serve
+// (a trained adapter's b changes; training never fills bt).
+void lora_prepare_decode(LoraAdapter& a);
 
 // The (in, out) sizes of a target's linear layer for this model.
 std::pair<int64_t, int64_t> lora_target_dims(const ModelConfig& c, LoraTarget t);

@@ -125,7 +125,9 @@ std::shared_ptr<const LoraAdapter> InferWorker::adapter_get(const std::string& d
     it->second.last_use = ++use_clock_;
     return it->second.adapter;
   }
-  auto a = std::make_shared<const LoraAdapter>(lora_load(dir, base_.model.config));
+  LoraAdapter loaded = lora_load(dir, base_.model.config);
+  lora_prepare_decode(loaded);
+  auto a = std::make_shared<const LoraAdapter>(std::move(loaded));
   // Evict the least recently used adapters no running sequence holds.
   while (static_cast<int>(adapters_.size()) >= std::max(1, s_.max_loaded_adapters)) {
     auto victim = adapters_.end();

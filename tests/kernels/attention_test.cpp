@@ -89,6 +89,34 @@ INSTANTIATE_TEST_SUITE_P(Shapes, AttentionTest,
                          ::testing::Values(Case{7, 4, 2, 16, 0.0f, 0}, Case{9, 4, 1, 32, 0.0f, 3},
                                            Case{6, 2, 2, 8, 5.0f, 0}, Case{5, 6, 3, 20, 0.0f, 0}));
 
+// A serving batch: sequences in their own ranges of a shared KV pool, with
+// unfilled gaps between them (rows reserved for tokens still to come), one
+// decoding query each, and one sequence prefilling a chunk of 11 queries.
+TEST(Attention, DecodeBatchOverASharedKvPoolMatchesNaive) {
+  for (int64_t hd : {16, 64}) {
+    AttentionDims d{6, 2, hd, 1.0f / std::sqrt(float(hd)), 0.0f};
+    const int64_t n_k = 300;
+    std::vector<int32_t> b, e;
+    for (int s = 0; s < 9; s++) {  // sequence s: rows [30 s + 3, 30 s + 3 + len), len 1..17
+      const int32_t begin = 30 * s + 3, len = 1 + (s * 7) % 17;
+      b.push_back(begin);
+      e.push_back(begin + len);
+    }
+    for (int32_t i = 0; i < 11; i++) {  // the prefill: rows [280, 291), causal
+      b.push_back(280);
+      e.push_back(281 + i);
+    }
+    const int64_t n_q = static_cast<int64_t>(b.size());
+    auto q = test::random_vec(n_q * d.n_heads * hd, 11);
+    auto k = test::random_vec(n_k * d.n_kv_heads * hd, 12);
+    auto v = test::random_vec(n_k * d.n_kv_heads * hd, 13);
+    std::vector<float> out(q.size()), lse(n_q * d.n_heads);
+    attention_forward(out.data(), lse.data(), q.data(), k.data(), v.data(), b.data(), e.data(), n_q, d);
+    auto ref = naive_attention(q, k, v, b, e, n_q, d);
+    for (size_t i = 0; i < out.size(); i++) ASSERT_NEAR(out[i], ref[i], 1e-5) << "hd " << hd << " at " << i;
+  }
+}
+
 TEST(Attention, EmptyKeyRangeGivesZeros) {
   AttentionDims d{2, 1, 4, 0.5f, 0.0f};
   std::vector<float> q(8, 1.0f), k(4, 1.0f), v(4, 1.0f), out(8, 7.0f);
