@@ -10,6 +10,7 @@
 // Q8_0 as d*q), fp32 FMAs. Bf16 mode (BF16 weights): x rounded to bf16 once per
 // call, vdpbf16ps on 32 weights at a time.
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "kernels/threading.h"
 
 #include <immintrin.h>
+#include <omp.h>
 
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 false positive in avx512 headers
 
@@ -334,10 +336,23 @@ void gemv_forward_multi(float* const* ys, const float* x, const WeightView* ws, 
     }
     xh = buf;
   }
-  // Low-rank terms: term (i, j)'s x Aᵀ at u_at[...] in each thread's own u,
-  // formed by a thread the first time it computes a row of view i.
-  std::vector<int64_t> u_at;
-  std::vector<int> first_term;
+  // Low-rank terms: term (i, j) = term first_term[i] + j, its x Aᵀ at
+  // u + u_at[term]. Each thread first forms the terms it owns (term % threads
+  // = its number) and flags them; a chunk that adds a term another thread
+  // owns waits for that flag (set before that thread takes any chunk, so
+  // never long), which is one product per term instead of one per thread.
+  // The caller's thread_local scratch; the region reads it through plain
+  // pointers (inside it, a thread_local name is each thread's own).
+  thread_local std::vector<int64_t> u_at_v;
+  thread_local std::vector<int> first_term_v;
+  thread_local std::vector<std::pair<int, int>> term_view_v;  // (i, j) of each term
+  thread_local std::vector<std::atomic<int>> u_ready_v;
+  std::vector<int64_t>& u_at = u_at_v;
+  std::vector<int>& first_term = first_term_v;
+  std::vector<std::pair<int, int>>& term_view = term_view_v;
+  u_at.clear();
+  first_term.clear();
+  term_view.clear();
   int64_t u_size = 0;
   if (adds) {
     first_term.assign(static_cast<size_t>(n_views) + 1, 0);
@@ -345,12 +360,25 @@ void gemv_forward_multi(float* const* ys, const float* x, const WeightView* ws, 
       first_term[i + 1] = first_term[i] + n_adds[i];
       for (int j = 0; j < n_adds[i]; j++) {
         u_at.push_back(u_size);
+        term_view.push_back({i, j});
         u_size += (adds[i][j].t_end - adds[i][j].t_begin) * adds[i][j].r;
       }
     }
   }
+  const int n_terms = static_cast<int>(term_view.size());
+  thread_local ScratchBuffer<float> u_scratch;  // the calling thread's, shared by the region
+  float* u = u_size > 0 ? u_scratch.get(static_cast<size_t>(u_size)) : nullptr;
+  if (static_cast<int>(u_ready_v.size()) < n_terms) u_ready_v = std::vector<std::atomic<int>>(static_cast<size_t>(n_terms));
+  std::atomic<int>* u_ready = u_ready_v.data();
+  for (int t = 0; t < n_terms; t++) u_ready[t].store(0, std::memory_order_relaxed);
+  auto form_u = [&](int term) {
+    const auto [i, j] = term_view[term];
+    const LowRankAdd& t = adds[i][j];
+    rank_project_serial(u + u_at[term], x + t.t_begin * K, t.a, t.t_end - t.t_begin, K, t.r, 1.0f);
+    u_ready[term].store(1, std::memory_order_release);
+  };
   // Rows [g0, g1) of the concatenation, view by view.
-  auto run_rows = [&](int64_t g0, int64_t g1, float* u, char* u_ready) {
+  auto run_rows = [&](int64_t g0, int64_t g1) {
     int64_t base = 0;
     for (int i = 0; i < n_views && g0 < g1; i++) {
       const int64_t n = ws[i].n_rows;
@@ -363,12 +391,9 @@ void gemv_forward_multi(float* const* ys, const float* x, const WeightView* ws, 
         for (int j = 0; adds && j < n_adds[i]; j++) {
           const LowRankAdd& t = adds[i][j];
           const int term = first_term[i] + j;
-          float* ut = u + u_at[term];
+          while (!u_ready[term].load(std::memory_order_acquire)) _mm_pause();
+          const float* ut = u + u_at[term];
           const int64_t rows = t.t_end - t.t_begin;
-          if (!u_ready[term]) {
-            rank_project_serial(ut, x + t.t_begin * K, t.a, rows, K, t.r, 1.0f);
-            u_ready[term] = 1;
-          }
           if (t.bt) rank_expand_rows_serial_t(ys[i] + t.t_begin * n, n, ut, t.bt, n, rows, t.r, r0, r1, t.scale);
           else rank_expand_rows_serial(ys[i] + t.t_begin * n, n, ut, t.b, rows, t.r, r0, r1, t.scale);
         }
@@ -383,16 +408,13 @@ void gemv_forward_multi(float* const* ys, const float* x, const WeightView* ws, 
   const int nth = static_cast<int>(std::min<int64_t>(kernels_threads(), N));
   const int64_t n_chunks = nth * ((N + 64 * nth - 1) / (64 * nth));
   const int64_t chunk = (N + n_chunks - 1) / n_chunks;
-  const int n_terms = adds ? first_term[n_views] : 0;
 #pragma omp parallel num_threads(nth)
   {
-    thread_local ScratchBuffer<float> u_scratch;  // this thread's own
-    thread_local std::vector<char> u_ready;
-    float* u = u_size > 0 ? u_scratch.get(static_cast<size_t>(u_size)) : nullptr;
-    u_ready.assign(static_cast<size_t>(n_terms), 0);
+    const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+    for (int term = tid; term < n_terms; term += nt) form_u(term);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t c = 0; c < n_chunks; c++)
-      if (c * chunk < N) run_rows(c * chunk, std::min(N, (c + 1) * chunk), u, u_ready.data());
+      if (c * chunk < N) run_rows(c * chunk, std::min(N, (c + 1) * chunk));
   }
 }
 

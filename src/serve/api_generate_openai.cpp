@@ -233,6 +233,18 @@ json openai_usage(int64_t prompt_tokens, int64_t completion_tokens) {
           {"total_tokens", prompt_tokens + completion_tokens}};
 }
 
+// llama.cpp's server's `timings` (clients ignore what they do not know):
+// prompt processing and generation of the first choice, as the batch saw them.
+static json openai_timings(const std::vector<Completion>& cs) {
+  if (cs.empty()) return json();
+  const Completion& c = cs[0];
+  return {{"prompt_n", c.n_prompt},
+          {"prompt_ms", 1e3 * c.prefill_s},
+          {"predicted_n", c.n_generated},
+          {"predicted_ms", 1e3 * c.decode_s},
+          {"predicted_per_second", c.decode_s > 0 ? static_cast<double>(c.n_generated) / c.decode_s : 0.0}};
+}
+
 json openai_chat_response(const GenRequest& r, const std::string& id, const std::string& model,
                           const std::vector<Completion>& cs, const Tokenizer& tok) {
   json choices = json::array();
@@ -246,7 +258,7 @@ json openai_chat_response(const GenRequest& r, const std::string& id, const std:
   }
   return {{"id", id},          {"object", "chat.completion"}, {"created", now_s()},
           {"model", model},    {"choices", choices},          {"usage", openai_usage(cs.empty() ? 0 : cs[0].n_prompt, n_out)},
-          {"system_fingerprint", "loam"}};
+          {"system_fingerprint", "loam"}, {"timings", openai_timings(cs)}};
 }
 
 json openai_completion_response(const GenRequest& r, const std::string& id, const std::string& model,
@@ -261,7 +273,8 @@ json openai_completion_response(const GenRequest& r, const std::string& id, cons
     n_out += cs[i].n_generated;
   }
   return {{"id", id},       {"object", "text_completion"}, {"created", now_s()},
-          {"model", model}, {"choices", choices},          {"usage", openai_usage(cs.empty() ? 0 : cs[0].n_prompt, n_out)}};
+          {"model", model}, {"choices", choices},          {"usage", openai_usage(cs.empty() ? 0 : cs[0].n_prompt, n_out)},
+          {"timings", openai_timings(cs)}};
 }
 
 json openai_chunk(bool chat, const std::string& id, const std::string& model, size_t index, const std::string& text,

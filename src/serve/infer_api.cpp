@@ -146,7 +146,8 @@ std::vector<Completion> infer_collect(InferCall& call, const std::function<bool(
   std::vector<Completion> out;
   for (auto& t : call.tickets) {
     const GenerateResult& r = t->result();
-    out.push_back({r.text, r.finish, r.n_prompt, static_cast<int64_t>(r.tokens.size()), r.logprobs});
+    out.push_back({r.text, r.finish, r.n_prompt, static_cast<int64_t>(r.tokens.size()), r.logprobs, r.prefill_seconds,
+                   r.decode_seconds});
   }
   return out;
 }

@@ -49,6 +49,7 @@ struct Completion {
   FinishReason finish = FinishReason::Length;
   int64_t n_prompt = 0, n_generated = 0;
   std::vector<TokenLogprob> logprobs;
+  double prefill_s = 0, decode_s = 0;  // the batch forward that took its prompt; every step after
 };
 
 // A chat prompt ([{role, content}] with roles system/user/assistant) as the
