@@ -38,11 +38,15 @@ void register_serve_commands(CLI::App& app) {
       ->check(CLI::Range(1, 4096));
   s->add_option("--request-timeout", cfg.infer.timeout_s, "Seconds a generation may run before 503 (default 600)")
       ->check(CLI::Range(0.1, 86400.0));
-  s->add_option("--infer-threads", cfg.infer.threads, "Kernel threads per base model (default: all cores)")
+  s->add_option("--infer-threads", cfg.infer.threads, "Kernel threads per base model, shared by its replicas: each of up to maxReplicaCount takes an "
+                 "equal share (default: all cores)")
       ->check(CLI::Range(1, 1024));
   s->add_option("--prefix-cache", cfg.infer.prefix_cache,
                  "Finished prompts per replica whose KV is kept for requests sharing a prefix (default 16; 0 = none)")
       ->check(CLI::Range(0, 4096));
+  s->add_option("--replica-start-timeout", cfg.infer.start_timeout_s,
+                 "Seconds a replica may take to load before it is killed and started again (default 600)")
+      ->check(CLI::Range(1.0, 86400.0));
   s->add_option("--scale-down-idle", cfg.infer.scale_down_idle_s,
                  "Seconds a replica sits idle before it stops, down to the deployed minimum (default 300)")
       ->check(CLI::Range(0.1, 1e7));

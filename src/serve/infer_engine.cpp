@@ -17,6 +17,10 @@ namespace loam {
 namespace fs = std::filesystem;
 using clock_type = std::chrono::steady_clock;
 
+// A base deployed nowhere (a model named in a request): 0 to 1 replicas,
+// started by the first request, gone after --scale-down-idle.
+constexpr std::pair<int, int> kOnDemand{0, 1};
+
 // ---------------------------------------------------------------- ticket
 
 bool InferTicket::wait(std::chrono::milliseconds d, std::string& text) {
@@ -261,7 +265,7 @@ InferenceEngine::Loaded& InferenceEngine::loaded(const std::string& path) {
   server_side.precision = "exact";  // the server only tokenizes: no BF16 copy here
   auto l = std::unique_ptr<Loaded>(new Loaded{infer_base_load(path, server_side), nullptr});
   auto b = bounds_.find(path);
-  const auto [lo, hi] = b == bounds_.end() ? std::pair<int, int>{1, 1} : b->second;
+  const auto [lo, hi] = b == bounds_.end() ? kOnDemand : b->second;
   l->pool = std::make_unique<ReplicaPool>(path, replica_checkpoint(l->base), settings_, lo, hi,
                                           [this](const ReplicaEvent& e) { event_record(e); });
   Loaded& ref = *l;
@@ -336,7 +340,7 @@ void InferenceEngine::replicas_bounds(const std::map<std::string, std::pair<int,
   std::lock_guard<std::mutex> lk(mu_);
   for (auto& [path, l] : loaded_) {
     auto b = bounds_.find(path);
-    if (b == bounds_.end()) l->pool->bounds_set(1, 1);
+    if (b == bounds_.end()) l->pool->bounds_set(kOnDemand.first, kOnDemand.second);
     else l->pool->bounds_set(b->second.first, b->second.second);
   }
 }

@@ -41,7 +41,9 @@ struct InferSettings {
   int64_t prefill_chunk = 256;     // prompt tokens of one sequence per step
   int prefix_cache = 16;           // --prefix-cache: finished prompts whose KV is kept for prefix reuse (0 = none)
   double timeout_s = 600;          // --request-timeout: a request running longer ends with 503
-  int threads = 0;                 // --infer-threads: kernel threads per replica (0 = all cores)
+  int threads = 0;                 // --infer-threads: kernel threads of a model's replicas together (0 = all
+                                   // cores); each of up to maxReplicaCount replicas takes threads / max (>= 1)
+  double start_timeout_s = 600;    // --replica-start-timeout: a replica not ready by then is killed
   double scale_down_idle_s = 300;  // --scale-down-idle: a replica idle this long goes (down to the minimum)
   std::string precision = "auto";  // --precision: auto (BF16 products for BF16 weights), exact, bf16
   std::string cache_dir;           // where an fp32 checkpoint's BF16 copy is written once for --precision bf16

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "registry/errors.h"
 #include "registry/store.h"
@@ -184,6 +185,8 @@ struct ReplicaPool::Replica {
   std::map<int64_t, bool> cancel_sent;                        // GUARDED_BY(pool mu_)
   InferStats last;                                            // GUARDED_BY(pool mu_): its latest report
   double idle_since = 0;                                      // GUARDED_BY(pool mu_)
+  double started_at = 0;                                      // now_s() at spawn
+  int threads = 0;
   std::string start_time;
   std::mutex write_mu;
   std::thread reader;
@@ -307,7 +310,16 @@ void ReplicaPool::dispatch_locked() {
   }
 }
 
+// Replicas of one model share the cores: each of up to max takes an equal
+// share of the threads (spinning OpenMP workers of two replicas on the
+// same cores would stall each other at every barrier).
+static int replica_threads(int threads, int max_replicas) {
+  const int total = threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
+  return std::max(1, total / std::max(1, max_replicas));
+}
+
 void ReplicaPool::spawn(const std::string& kind, const std::string& why) {
+  const int threads = replica_threads(s_.threads, max_);
   std::vector<std::string> args = {s_.replica_binary,  "serve-replica",
                                    "--base",           checkpoint_,
                                    "--fd",             "3",
@@ -315,7 +327,7 @@ void ReplicaPool::spawn(const std::string& kind, const std::string& why) {
                                    "--max-loaded-adapters", std::to_string(s_.max_loaded_adapters),
                                    "--prefill-chunk",  std::to_string(s_.prefill_chunk),
                                    "--prefix-cache",   std::to_string(s_.prefix_cache),
-                                   "--infer-threads",  std::to_string(s_.threads),
+                                   "--infer-threads",  std::to_string(threads),
                                    "--precision",      s_.precision};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -352,7 +364,8 @@ void ReplicaPool::spawn(const std::string& kind, const std::string& why) {
   r->pid = pid;
   r->fd = sv[0];
   r->start_time = time_now_rfc3339();
-  r->idle_since = now_s();
+  r->idle_since = r->started_at = now_s();
+  r->threads = threads;
   Replica* rp = r.get();
   replicas_[r->n] = std::move(r);
   rp->reader = std::thread([this, rp] { read_loop(rp); });
@@ -490,6 +503,16 @@ void ReplicaPool::manage() {
           ++it;
         }
       }
+    // A replica that does not come up in time (a load that hangs) is
+    // killed; its reader then records the failed start.
+    for (auto& [n, r] : replicas_)
+      if (r->state == Replica::State::Starting && now_s() - r->started_at > s_.start_timeout_s) {
+        event(r.get(), "start_timeout",
+              "not ready after " + std::to_string(static_cast<int>(s_.start_timeout_s)) + " s; killed");
+        r->state = Replica::State::Stopping;
+        ::kill(r->pid, SIGKILL);
+        start_failed_at_ = now_s();
+      }
     // Scaling.
     int live = 0, starting = 0;
     for (auto& [n, r] : replicas_) {
@@ -558,7 +581,7 @@ ReplicaPoolInfo ReplicaPool::info() {
   for (auto& [n, r] : replicas_)
     if (r->state != Replica::State::Dead)
       out.replicas.push_back({r->n, static_cast<long>(r->pid), state_name(static_cast<int>(r->state)),
-                              static_cast<int>(r->running.size()), r->start_time});
+                              static_cast<int>(r->running.size()), r->threads, r->start_time});
   return out;
 }
 

@@ -55,6 +55,7 @@ struct ReplicaInfo {
   long pid = 0;
   std::string state;    // starting | ready | stopping
   int running = 0;      // requests it holds
+  int threads = 0;      // kernel threads it was started with
   std::string start_time;
 };
 

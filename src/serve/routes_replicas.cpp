@@ -19,7 +19,7 @@ void routes_replicas_add(Router& r, ControlContext& c) {
         json reps = json::array();
         for (const ReplicaInfo& x : p.replicas)
           reps.push_back({{"replica", x.replica}, {"pid", x.pid}, {"state", x.state}, {"running", x.running},
-                          {"startTime", x.start_time}});
+                          {"threads", x.threads}, {"startTime", x.start_time}});
         bases.push_back({{"base", p.base}, {"minReplicaCount", p.min_replicas}, {"maxReplicaCount", p.max_replicas},
                          {"queued", p.queued}, {"replicas", reps}});
       }

@@ -7,7 +7,8 @@
 # killed with SIGSEGV mid-request fails that request with 503 at once while
 # the other replica keeps answering, and a new one replaces it; every step
 # is an event (GET /v1/inference/replicas and <data dir>/replica_events.jsonl);
-# /metrics counts the replicas per deployed model.
+# /metrics counts the replicas per deployed model; replicas split the
+# threads; undeployed, the model scales to zero and back on a request.
 #   usage: serve_replicas_test.sh LOAM SOURCE_DIR
 set -euo pipefail
 loam=$1
@@ -162,4 +163,27 @@ ev=$(events)
 echo "$ev" | grep -q "crashed" && echo "$ev" | grep -q "restarted" || fail "crash and restart not recorded: $ev"
 grep -q '"kind":"crashed"' "$data/replica_events.jsonl" || fail "events file lacks the crash"
 kill -0 "$vpid" 2>/dev/null && fail "the crashed replica is still there"
+
+# Replicas split the model's threads: --infer-threads 1 over at most 3 gives each 1.
+status "$url/v1/inference/replicas" > /dev/null
+jq_py "sys.exit(0 if all(r['threads'] == 1 for b in d['bases'] for r in b['replicas']) else 1)" \
+  || fail "replica threads: $(cat "$work/body")"
+
+# Undeployed, the model is on demand (0 to 1 replicas): its replicas go,
+# down to none after --scale-down-idle; a request naming the model starts
+# one again and is answered.
+[ "$(status -X POST "$base/endpoints/$ep:undeployModel" -H 'Content-Type: application/json' \
+  -d "{\"deployedModelId\":\"$dm\"}")" = 200 ] || fail "undeploy: $(cat "$work/body")"
+for _ in $(seq 1 100); do
+  status "$url/v1/inference/replicas" > /dev/null
+  [ "$(jq_py "print(sum(len(b['replicas']) for b in d['bases']))")" = 0 ] && break
+  sleep 0.1
+done
+jq_py "sys.exit(0 if all(len(b['replicas']) == 0 and b['minReplicaCount'] == 0 for b in d['bases']) else 1)" \
+  || fail "not scaled to zero after undeploy: $(cat "$work/body")"
+ups=$(events | tr ' ' '\n' | grep -c scaled_up)
+curl -s -o "$work/again" -w '%{http_code}' -H 'Content-Type: application/json' "$url/v1/chat/completions" \
+  -d '{"model":"demo","temperature":0,"max_tokens":8,"messages":[{"role":"user","content":"Where is my order?"}]}' > "$work/again.code"
+[ "$(cat "$work/again.code")" = 200 ] || fail "request after scale to zero: $(cat "$work/again")"
+[ "$(events | tr ' ' '\n' | grep -c scaled_up)" -gt "$ups" ] || fail "no scale-up from zero: $(events)"
 echo "ok"
