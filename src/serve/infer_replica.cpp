@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <unordered_set>
 
 #include "registry/errors.h"
 #include "registry/store.h"
@@ -186,6 +187,7 @@ struct ReplicaPool::Replica {
   InferStats last;                                            // GUARDED_BY(pool mu_): its latest report
   double idle_since = 0;                                      // GUARDED_BY(pool mu_)
   double started_at = 0;                                      // now_s() at spawn
+  std::unordered_set<uint64_t> prefixes;  // GUARDED_BY(pool mu_): prompt block hashes routed here (cleared when full)
   int threads = 0;
   std::string start_time;
   std::mutex write_mu;
@@ -279,14 +281,47 @@ std::shared_ptr<InferTicket> ReplicaPool::submit(InferJob job) {
   return t;
 }
 
+// Hashes of a prompt's leading blocks of kPrefixBlock tokens, each covering
+// everything before it (and the adapter): equal hashes, equal prefixes.
+static constexpr size_t kPrefixBlock = 16;
+static std::vector<uint64_t> prefix_hashes(const InferJob& job) {
+  std::vector<uint64_t> out;
+  uint64_t h = std::hash<std::string>{}(job.adapter_dir);
+  const auto& p = job.gen.prompt;
+  for (size_t b = 0; b + kPrefixBlock <= p.size(); b += kPrefixBlock) {
+    for (size_t i = b; i < b + kPrefixBlock; i++) h = (h ^ static_cast<uint32_t>(p[i])) * 0x100000001b3ULL;
+    out.push_back(h);
+  }
+  return out;
+}
+
+// Prefix-aware routing: among the ready replicas with room, the one that
+// last saw the longest leading part of this prompt (its KV may still be
+// there to reuse: a running sequence or a cached finished prompt), unless
+// it is busier than the least busy by more than kPrefixSlack requests;
+// otherwise the least busy.
 void ReplicaPool::dispatch_locked() {
+  constexpr size_t kPrefixSlack = 4, kPrefixesKept = 1 << 14;
   while (!queue_.empty()) {
-    Replica* best = nullptr;
+    Replica* least = nullptr;
     for (auto& [n, r] : replicas_)
       if (r->state == Replica::State::Ready && static_cast<int>(r->running.size()) < s_.max_batch &&
-          (!best || r->running.size() < best->running.size()))
-        best = r.get();
-    if (!best) return;
+          (!least || r->running.size() < least->running.size()))
+        least = r.get();
+    if (!least) return;
+    const std::vector<uint64_t> blocks = prefix_hashes(queue_.front().job);
+    Replica* best = least;
+    size_t best_len = 0;
+    for (auto& [n, r] : replicas_) {
+      if (r->state != Replica::State::Ready || static_cast<int>(r->running.size()) >= s_.max_batch ||
+          r->running.size() > least->running.size() + kPrefixSlack)
+        continue;
+      size_t len = 0;
+      while (len < blocks.size() && r->prefixes.count(blocks[len])) len++;
+      if (len > best_len) best = r.get(), best_len = len;
+    }
+    if (best->prefixes.size() + blocks.size() > kPrefixesKept) best->prefixes.clear();
+    best->prefixes.insert(blocks.begin(), blocks.end());
     Pending p = std::move(queue_.front());
     queue_.pop_front();
     const double left =

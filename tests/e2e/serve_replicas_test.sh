@@ -99,6 +99,23 @@ wait_ready 2 60
 status "$url/metrics" > /dev/null
 grep -q "^loam_replicas{endpoint=\"$ep\",deployed_model=\"$dm\"} 2$" "$work/body" || fail "metrics: $(grep replicas "$work/body")"
 
+# Prefix-aware routing: with two replicas, a long request and then a short
+# one with the same system prompt both go where that prompt was seen (the
+# survivor above has it cached), so both reuse it; routing by load alone
+# would put one of them on the new replica, which has nothing to reuse.
+before=$(reused)
+sys_prompt="You are the support assistant of Acme Corporation. Answer briefly and politely, and never promise refunds."
+curl -s -o /dev/null -H 'Content-Type: application/json' "$url/v1/chat/completions" \
+  -d "{\"model\":\"rep\",\"max_tokens\":400,\"ignore_eos\":true,\"messages\":[{\"role\":\"system\",\"content\":\"$sys_prompt\"},{\"role\":\"user\",\"content\":\"Tell me everything\"}]}" &
+long_pid=$!
+sleep 0.3
+curl -s -o /dev/null -H 'Content-Type: application/json' "$url/v1/chat/completions" \
+  -d "{\"model\":\"rep\",\"max_tokens\":4,\"messages\":[{\"role\":\"system\",\"content\":\"$sys_prompt\"},{\"role\":\"user\",\"content\":\"Hi\"}]}"
+wait "$long_pid"
+sleep 0.3
+after=$(reused)
+[ $((after - before)) -ge 45 ] || fail "requests sharing a system prompt were not routed to its replica: $before -> $after prefix tokens"
+
 # Weights are shared: both replicas (each has decoded, reading every
 # matrix) map the checkpoint file with no anonymous (copied) page in that
 # mapping, and their proportional shares of it add up to one copy, not two.
