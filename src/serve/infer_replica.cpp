@@ -508,38 +508,9 @@ void ReplicaPool::manage() {
       lk.lock();
       if (stop_) continue;
     }
-    // Cancelled and expired requests: out of the queue; cancels forwarded;
-    // a replica that overruns a deadline by 5 s is not waited for.
-    const auto now = std::chrono::steady_clock::now();
-    for (auto it = queue_.begin(); it != queue_.end();) {
-      InferTicket& t = *it->ticket;
-      if (t.cancelled() || now > t.deadline) {
-        t.fail(std::make_exception_ptr(t.cancelled() ? Error(ErrorKind::Cancelled, "request", "cancelled while waiting")
-                                                     : Error(ErrorKind::Unavailable, "request",
-                                                             "timed out waiting for a replica")));
-        it = queue_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    for (auto& [n, r] : replicas_)
-      for (auto it = r->running.begin(); it != r->running.end();) {
-        InferTicket& t = *it->second;
-        const bool overdue = now > t.deadline + std::chrono::seconds(5);
-        if ((t.cancelled() || overdue) && !r->cancel_sent[it->first]) {
-          r->cancel_sent[it->first] = true;
-          r->send({{"op", "cancel"}, {"id", it->first}});
-        }
-        if (overdue) {
-          t.fail(std::make_exception_ptr(Error(ErrorKind::Unavailable, "request", "the replica did not answer in time")));
-          r->cancel_sent.erase(it->first);
-          it = r->running.erase(it);
-        } else {
-          ++it;
-        }
-      }
+    expire_locked();
     // A replica that does not come up in time (a load that hangs) is
-    // killed; its reader then records the failed start.
+    // killed; its reader then records it as stopped.
     for (auto& [n, r] : replicas_)
       if (r->state == Replica::State::Starting && now_s() - r->started_at > s_.start_timeout_s) {
         event(r.get(), "start_timeout",
@@ -548,34 +519,72 @@ void ReplicaPool::manage() {
         ::kill(r->pid, SIGKILL);
         start_failed_at_ = now_s();
       }
-    // Scaling.
-    int live = 0, starting = 0;
-    for (auto& [n, r] : replicas_) {
-      live += r->state == Replica::State::Starting || r->state == Replica::State::Ready;
-      starting += r->state == Replica::State::Starting;
+    scale_locked();
+  }
+}
+
+// Cancelled and expired requests: out of the queue; cancels forwarded; a
+// replica that overruns a deadline by 5 s is not waited for.
+void ReplicaPool::expire_locked() {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    InferTicket& t = *it->ticket;
+    if (t.cancelled() || now > t.deadline) {
+      t.fail(std::make_exception_ptr(t.cancelled() ? Error(ErrorKind::Cancelled, "request", "cancelled while waiting")
+                                                   : Error(ErrorKind::Unavailable, "request",
+                                                           "timed out waiting for a replica")));
+      it = queue_.erase(it);
+    } else {
+      ++it;
     }
-    const bool backoff = now_s() - start_failed_at_ < 2;
-    if (restarts_owed_ > 0 && live >= max_) restarts_owed_ = 0;
-    if (restarts_owed_ > 0 && !backoff) {
-      restarts_owed_--;
-      spawn("restarted", "replacing a replica that died");
-    } else if (live < min_ && !backoff) {
-      spawn("started", "keeping the minimum of " + std::to_string(min_));
-    } else if (!queue_.empty() && starting == 0 && live < max_ && !backoff) {
-      spawn("scaled_up", std::to_string(queue_.size()) + " requests waiting; " + std::to_string(live + 1) + " of at most " +
-                             std::to_string(max_) + " replicas");
-    } else if (live > min_ && queue_.empty()) {
-      Replica* idlest = nullptr;
-      for (auto& [n, r] : replicas_)
-        if (r->state == Replica::State::Ready && r->running.empty() && (!idlest || r->idle_since < idlest->idle_since))
-          idlest = r.get();
-      if (idlest && (live > max_ || now_s() - idlest->idle_since >= s_.scale_down_idle_s)) {
-        idlest->state = Replica::State::Stopping;
-        idlest->send({{"op", "exit"}});
-        event(idlest, "scaled_down", live > max_ ? "above the maximum of " + std::to_string(max_)
-                                                 : "idle for " + std::to_string(static_cast<int>(s_.scale_down_idle_s)) +
-                                                       " s; " + std::to_string(live - 1) + " replicas left");
+  }
+  for (auto& [n, r] : replicas_)
+    for (auto it = r->running.begin(); it != r->running.end();) {
+      InferTicket& t = *it->second;
+      const bool overdue = now > t.deadline + std::chrono::seconds(5);
+      if ((t.cancelled() || overdue) && !r->cancel_sent[it->first]) {
+        r->cancel_sent[it->first] = true;
+        r->send({{"op", "cancel"}, {"id", it->first}});
       }
+      if (overdue) {
+        t.fail(std::make_exception_ptr(Error(ErrorKind::Unavailable, "request", "the replica did not answer in time")));
+        r->cancel_sent.erase(it->first);
+        it = r->running.erase(it);
+      } else {
+        ++it;
+      }
+    }
+}
+
+// Replaces crashed replicas, keeps the minimum, scales up while requests
+// wait and down after --scale-down-idle (or at once above the maximum).
+void ReplicaPool::scale_locked() {
+  int live = 0, starting = 0;
+  for (auto& [n, r] : replicas_) {
+    live += r->state == Replica::State::Starting || r->state == Replica::State::Ready;
+    starting += r->state == Replica::State::Starting;
+  }
+  const bool backoff = now_s() - start_failed_at_ < 2;
+  if (restarts_owed_ > 0 && live >= max_) restarts_owed_ = 0;
+  if (restarts_owed_ > 0 && !backoff) {
+    restarts_owed_--;
+    spawn("restarted", "replacing a replica that died");
+  } else if (live < min_ && !backoff) {
+    spawn("started", "keeping the minimum of " + std::to_string(min_));
+  } else if (!queue_.empty() && starting == 0 && live < max_ && !backoff) {
+    spawn("scaled_up", std::to_string(queue_.size()) + " requests waiting; " + std::to_string(live + 1) + " of at most " +
+                           std::to_string(max_) + " replicas");
+  } else if (live > min_ && queue_.empty()) {
+    Replica* idlest = nullptr;
+    for (auto& [n, r] : replicas_)
+      if (r->state == Replica::State::Ready && r->running.empty() && (!idlest || r->idle_since < idlest->idle_since))
+        idlest = r.get();
+    if (idlest && (live > max_ || now_s() - idlest->idle_since >= s_.scale_down_idle_s)) {
+      idlest->state = Replica::State::Stopping;
+      idlest->send({{"op", "exit"}});
+      event(idlest, "scaled_down", live > max_ ? "above the maximum of " + std::to_string(max_)
+                                               : "idle for " + std::to_string(static_cast<int>(s_.scale_down_idle_s)) +
+                                                     " s; " + std::to_string(live - 1) + " replicas left");
     }
   }
 }
@@ -622,6 +631,131 @@ ReplicaPoolInfo ReplicaPool::info() {
 
 // ---------------------------------------------------------------- replica side
 
+namespace {
+
+// A replica process's side of the socket: the reader (the main thread)
+// submits requests and forwards cancels; the forwarder thread sends back
+// new text, ends and stats.
+class ReplicaSide {
+ public:
+  ReplicaSide(int fd, std::unique_ptr<InferWorker> w) : fd_(fd), w_(std::move(w)) {}
+
+  void run() {
+    send({{"op", "ready"}});
+    std::thread forwarder([this] { forward(); });
+    json m;
+    while (frame_read(fd_, m)) {
+      const std::string op = m.value("op", "");
+      if (op == "exit") break;
+      const int64_t id = m.value("id", int64_t{-1});
+      if (op == "cancel") {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (auto it = live_.find(id); it != live_.end()) it->second->cancel();
+        continue;
+      }
+      if (op == "submit") submit(id, m);
+    }
+    {
+      std::lock_guard<std::mutex> lk(w_mu_);
+      w_.reset();  // fails what still runs (Unavailable), which the forwarder reports
+    }
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      done_ = true;
+    }
+    cv_.notify_one();
+    forwarder.join();
+  }
+
+ private:
+  void send(const json& j) {
+    std::lock_guard<std::mutex> lk(send_mu_);
+    frame_write(fd_, j);
+  }
+
+  void notify() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      changed_ = true;
+    }
+    cv_.notify_one();
+  }
+
+  void submit(int64_t id, const json& m) {
+    try {
+      InferJob job = job_from_wire(m);
+      if (!job.enum_labels.empty())
+        job.gen.constrain = infer_enum_constraint(w_->base().text.tokenizer, job.enum_labels, w_->base().eos_ids,
+                                                  "responseSchema.enum");
+      auto t = w_->submit(std::move(job), [this] { notify(); });
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        live_[id] = t;
+      }
+      notify();  // it may have ended before it was in live_
+    } catch (...) {
+      send(error_to_wire(id, std::current_exception()));
+    }
+  }
+
+  void forward() {
+    double last_stats = 0;
+    std::string text;
+    for (;;) {
+      std::vector<std::pair<int64_t, std::shared_ptr<InferTicket>>> snap;
+      bool finishing;
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait_for(lk, std::chrono::milliseconds(100), [&] { return changed_ || done_; });
+        changed_ = false;
+        finishing = done_;
+        snap.assign(live_.begin(), live_.end());
+      }
+      for (auto& [id, t] : snap) {
+        text.clear();
+        const bool end = t->wait(std::chrono::milliseconds(0), text);
+        if (!text.empty()) send({{"op", "text"}, {"id", id}, {"text", text}});
+        if (!end) continue;
+        if (t->error()) send(error_to_wire(id, t->error()));
+        else send({{"op", "done"}, {"id", id}, {"result", result_to_wire(t->result())}});
+        std::lock_guard<std::mutex> lk(mu_);
+        live_.erase(id);
+      }
+      if (now_s() - last_stats > 0.1) {
+        last_stats = now_s();
+        send_stats();
+      }
+      if (finishing) {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (live_.empty()) break;
+      }
+    }
+  }
+
+  void send_stats() {
+    InferStats st;
+    {
+      std::lock_guard<std::mutex> lk(w_mu_);
+      if (!w_) return;  // shutting down
+      st = w_->stats();
+    }
+    send({{"op", "stats"}, {"queued", st.queued}, {"running", st.running}, {"adapters_loaded", st.adapters_loaded},
+          {"kv_rows", st.kv_rows}, {"tokens_in", st.tokens_in}, {"tokens_out", st.tokens_out}, {"steps", st.steps},
+          {"step_rows", st.step_rows}, {"prefix_reused", st.prefix_tokens_reused}});
+  }
+
+  const int fd_;
+  std::mutex w_mu_;  // w_'s lifetime, for the forwarder's stats
+  std::unique_ptr<InferWorker> w_;
+  std::mutex send_mu_;  // frames out: the forwarder and the reader (submit errors)
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool changed_ = false, done_ = false;                    // GUARDED_BY(mu_)
+  std::map<int64_t, std::shared_ptr<InferTicket>> live_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace
+
 int infer_replica_main(const std::string& base_path, const InferSettings& s, int fd) {
   InferSettings rs = s;
   rs.max_queue = 1 << 20;  // the pool bounds what it sends
@@ -632,103 +766,7 @@ int infer_replica_main(const std::string& base_path, const InferSettings& s, int
     std::fprintf(stderr, "loam serve-replica: %s: %s\n", base_path.c_str(), e.what());
     return 1;
   }
-  std::mutex w_mu;  // w's lifetime, for the forwarder's stats
-  std::mutex wmu;   // frames out: the forwarder and the reader (submit errors)
-  auto send = [&](const json& j) {
-    std::lock_guard<std::mutex> lk(wmu);
-    frame_write(fd, j);
-  };
-  std::mutex mu;
-  std::condition_variable cv;
-  bool changed = false, done = false;                       // GUARDED_BY(mu)
-  std::map<int64_t, std::shared_ptr<InferTicket>> live;     // GUARDED_BY(mu)
-  auto notify = [&] {
-    {
-      std::lock_guard<std::mutex> lk(mu);
-      changed = true;
-    }
-    cv.notify_one();
-  };
-  send({{"op", "ready"}});
-  // The forwarder: new text, ends and stats go back to the server.
-  std::thread forwarder([&] {
-    double last_stats = 0;
-    std::string text;
-    for (;;) {
-      std::vector<std::pair<int64_t, std::shared_ptr<InferTicket>>> snap;
-      bool finishing;
-      {
-        std::unique_lock<std::mutex> lk(mu);
-        cv.wait_for(lk, std::chrono::milliseconds(100), [&] { return changed || done; });
-        changed = false;
-        finishing = done;
-        snap.assign(live.begin(), live.end());
-      }
-      for (auto& [id, t] : snap) {
-        text.clear();
-        const bool end = t->wait(std::chrono::milliseconds(0), text);
-        if (!text.empty()) send({{"op", "text"}, {"id", id}, {"text", text}});
-        if (!end) continue;
-        if (t->error()) send(error_to_wire(id, t->error()));
-        else send({{"op", "done"}, {"id", id}, {"result", result_to_wire(t->result())}});
-        std::lock_guard<std::mutex> lk(mu);
-        live.erase(id);
-      }
-      if (now_s() - last_stats > 0.1) {
-        last_stats = now_s();
-        InferStats st;
-        bool up = false;
-        {
-          std::lock_guard<std::mutex> lk(w_mu);
-          if (w) st = w->stats(), up = true;  // else shutting down
-        }
-        if (up)
-          send({{"op", "stats"}, {"queued", st.queued}, {"running", st.running}, {"adapters_loaded", st.adapters_loaded},
-              {"kv_rows", st.kv_rows}, {"tokens_in", st.tokens_in}, {"tokens_out", st.tokens_out}, {"steps", st.steps},
-              {"step_rows", st.step_rows}, {"prefix_reused", st.prefix_tokens_reused}});
-      }
-      if (finishing) {
-        std::lock_guard<std::mutex> lk(mu);
-        if (live.empty()) break;
-      }
-    }
-  });
-  json m;
-  while (frame_read(fd, m)) {
-    const std::string op = m.value("op", "");
-    if (op == "exit") break;
-    const int64_t id = m.value("id", int64_t{-1});
-    if (op == "cancel") {
-      std::lock_guard<std::mutex> lk(mu);
-      if (auto it = live.find(id); it != live.end()) it->second->cancel();
-      continue;
-    }
-    if (op != "submit") continue;
-    try {
-      InferJob job = job_from_wire(m);
-      if (!job.enum_labels.empty())
-        job.gen.constrain = infer_enum_constraint(w->base().text.tokenizer, job.enum_labels, w->base().eos_ids,
-                                                  "responseSchema.enum");
-      auto t = w->submit(std::move(job), notify);
-      {
-        std::lock_guard<std::mutex> lk(mu);
-        live[id] = t;
-      }
-      notify();  // it may have ended before it was in `live`
-    } catch (...) {
-      send(error_to_wire(id, std::current_exception()));
-    }
-  }
-  {
-    std::lock_guard<std::mutex> lk(w_mu);
-    w.reset();  // fails what still runs (Unavailable), which the forwarder reports
-  }
-  {
-    std::lock_guard<std::mutex> lk(mu);
-    done = true;
-  }
-  cv.notify_one();
-  forwarder.join();
+  ReplicaSide(fd, std::move(w)).run();
   return 0;
 }
 

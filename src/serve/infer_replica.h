@@ -92,6 +92,8 @@ class ReplicaPool {
   void spawn(const std::string& kind, const std::string& why);  // manager thread
   void read_loop(Replica* r);                 // a replica's reader thread
   void manage();                              // the manager thread
+  void expire_locked();                       // REQUIRES mu_ (manager): cancelled and overdue requests
+  void scale_locked();                        // REQUIRES mu_ (manager): start, restart, stop replicas
   void event(const Replica* r, const std::string& kind, const std::string& message);
 
   const std::string base_;
