@@ -231,27 +231,55 @@ void rank_expand_rows_serial(float* y, int64_t ldy, const float* u, const float*
   }
 }
 
+#if defined(__AVX512F__)
+// TN (<= 8) rows of y, columns [c0, c1): y[t, c] += Σ_j su[t, j] · bt[j, c],
+// each 32-column block of bt loaded once for all TN rows.
+template <int TN>
+void expand_cols(float* y, int64_t ldy, const float* su, int64_t r, const float* bt, int64_t ldb, int64_t c0,
+                 int64_t c1) {
+  for (int64_t c = c0; c < c1; c += 32) {
+    const __mmask16 m0 = tail_mask(c1 - c), m1 = tail_mask(std::max<int64_t>(0, c1 - c - 16));
+    __m512 acc[TN][2];
+    #pragma GCC unroll 8
+    for (int t = 0; t < TN; t++) {
+      acc[t][0] = _mm512_maskz_loadu_ps(m0, y + t * ldy + c);
+      acc[t][1] = _mm512_maskz_loadu_ps(m1, y + t * ldy + c + 16);
+    }
+    for (int64_t j = 0; j < r; j++) {
+      const __m512 w0 = _mm512_maskz_loadu_ps(m0, bt + j * ldb + c), w1 = _mm512_maskz_loadu_ps(m1, bt + j * ldb + c + 16);
+      #pragma GCC unroll 8
+      for (int t = 0; t < TN; t++) {
+        const __m512 b = _mm512_set1_ps(su[t * r + j]);
+        acc[t][0] = _mm512_fmadd_ps(b, w0, acc[t][0]);
+        acc[t][1] = _mm512_fmadd_ps(b, w1, acc[t][1]);
+      }
+    }
+    #pragma GCC unroll 8
+    for (int t = 0; t < TN; t++) {
+      _mm512_mask_storeu_ps(y + t * ldy + c, m0, acc[t][0]);
+      _mm512_mask_storeu_ps(y + t * ldy + c + 16, m1, acc[t][1]);
+    }
+  }
+}
+
+using ExpandColsFn = void (*)(float*, int64_t, const float*, int64_t, const float*, int64_t, int64_t, int64_t);
+constexpr ExpandColsFn kExpandCols[9] = {nullptr,        expand_cols<1>, expand_cols<2>, expand_cols<3>, expand_cols<4>,
+                                         expand_cols<5>, expand_cols<6>, expand_cols<7>, expand_cols<8>};
+#endif
+
 void rank_expand_rows_serial_t(float* y, int64_t ldy, const float* u, const float* bt, int64_t m, int64_t n,
                                int64_t r, int64_t o0, int64_t o1, float scale) {
-  for (int64_t t = 0; t < n; t++) {
-    float* yt = y + t * ldy;
-    const float* ut = u + t * r;
 #if defined(__AVX512F__)
-    for (int64_t c0 = o0; c0 < o1; c0 += 32) {
-      const __mmask16 m0 = tail_mask(o1 - c0), m1 = tail_mask(std::max<int64_t>(0, o1 - c0 - 16));
-      __m512 a0 = _mm512_maskz_loadu_ps(m0, yt + c0), a1 = _mm512_maskz_loadu_ps(m1, yt + c0 + 16);
-      for (int64_t j = 0; j < r; j++) {
-        const __m512 c = _mm512_set1_ps(scale * ut[j]);
-        a0 = _mm512_fmadd_ps(c, _mm512_maskz_loadu_ps(m0, bt + j * m + c0), a0);
-        a1 = _mm512_fmadd_ps(c, _mm512_maskz_loadu_ps(m1, bt + j * m + c0 + 16), a1);
-      }
-      _mm512_mask_storeu_ps(yt + c0, m0, a0);
-      _mm512_mask_storeu_ps(yt + c0 + 16, m1, a1);
-    }
-#else
-    for (int64_t j = 0; j < r; j++) vec_axpy(yt + o0, scale * ut[j], bt + j * m + o0, o1 - o0);
-#endif
+  float su[8 * 64];  // a group of rows' u times scale (r <= 64)
+  for (int64_t t0 = 0; t0 < n; t0 += 8) {
+    const int64_t tn = std::min<int64_t>(8, n - t0);
+    for (int64_t i = 0; i < tn * r; i++) su[i] = scale * u[t0 * r + i];
+    kExpandCols[tn](y + t0 * ldy, ldy, su, r, bt, m, o0, o1);
   }
+#else
+  for (int64_t t = 0; t < n; t++)
+    for (int64_t j = 0; j < r; j++) vec_axpy(y + t * ldy + o0, scale * u[t * r + j], bt + j * m + o0, o1 - o0);
+#endif
 }
 
 }  // namespace loam
