@@ -99,6 +99,7 @@ std::unique_ptr<InferCall> infer_submit(InferenceEngine& e, const InferTarget& t
   if (spec.n < 1 || spec.n > 16) throw error_invalid("n", "must be between 1 and 16");
   InferJob job;
   job.adapter_dir = t.adapter_dir;
+  job.stream = spec.stream;
   job.gen.prompt = std::move(spec.prompt);
   job.gen.max_tokens = spec.max_tokens;
   job.gen.sampling = spec.sampling;

@@ -42,6 +42,7 @@ struct GenerationSpec {
   int top_logprobs = -1;               // -1: none
   bool ignore_eos = false;
   std::vector<std::string> enum_labels;  // non-empty: the output is exactly one of them
+  bool stream = true;                  // false: the text arrives with the result, not piece by piece
 };
 
 struct Completion {

@@ -154,7 +154,13 @@ void InferWorker::admit(BatchDecoder& dec, std::deque<Waiting>& batch_in) {
       if (!w.job.adapter_dir.empty()) r.adapter = adapter_get(w.job.adapter_dir);
       w.job.gen.lora = r.adapter.get();
       InferTicket* t = w.ticket.get();
-      const int64_t id = dec.add(w.job.gen, [t](std::string_view piece) { t->push_text(piece); });
+      TextSink sink = [t](std::string_view piece) { t->push_text(piece); };
+      if (!w.job.stream)  // the first piece only: it times the first token; the result carries the text
+        sink = [t, first = true](std::string_view piece) mutable {
+          if (first) t->push_text(piece);
+          first = false;
+        };
+      const int64_t id = dec.add(w.job.gen, std::move(sink));
       w.ticket->queued_s = std::chrono::duration<double>(clock_type::now() - w.ticket->submitted_).count();
       running_[id] = std::move(r);
       std::lock_guard<std::mutex> lk(mu_);

@@ -65,6 +65,8 @@ struct InferJob {
   std::string adapter_dir;   // PEFT directory of a tuned model; "" = the bare base
   std::vector<std::string> enum_labels;  // non-empty: gen.constrain restricts output to one of them
   double timeout_s = -1;     // -1: InferSettings::timeout_s
+  bool stream = true;        // false: only the first piece of text is pushed (time to first token),
+                             // the rest comes with the result: no frame and no wake-up per token
 };
 
 // What a handler thread holds while its request runs. The scheduler appends

@@ -91,7 +91,8 @@ json job_to_wire(const InferJob& j, int64_t id, double timeout_s) {
           {"top_logprobs", j.gen.top_logprobs},
           {"enum", j.enum_labels},
           {"adapter", j.adapter_dir},
-          {"timeout_s", timeout_s}};
+          {"timeout_s", timeout_s},
+          {"stream", j.stream}};
 }
 
 InferJob job_from_wire(const json& w) {
@@ -107,6 +108,7 @@ InferJob job_from_wire(const json& w) {
   j.enum_labels = w.at("enum").get<std::vector<std::string>>();
   j.adapter_dir = w.at("adapter").get<std::string>();
   j.timeout_s = w.at("timeout_s").get<double>();
+  j.stream = w.value("stream", true);
   return j;
 }
 

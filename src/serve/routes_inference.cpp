@@ -154,6 +154,7 @@ void generate(ControlContext& c, const httplib::Request& q, httplib::Response& r
   InferTarget t = infer_target_resolve(c, r.model, field, r.spec.sampling.seed);
   const InferBase& b = e.base(t.base_path);  // loads it on first use (an on-demand deployment)
   gen_request_tokenize(r, b);
+  r.spec.stream = r.stream;
   auto call = infer_submit(e, t, r.spec, r.prompt_field, r.max_tokens_field);
   if (!r.stream) {
     ClientProbe probe(q);
@@ -197,6 +198,7 @@ void predict(ControlContext& c, const httplib::Request& q, httplib::Response& re
   std::vector<std::unique_ptr<InferCall>> calls;
   for (GenRequest& r : reqs) {
     gen_request_tokenize(r, b);
+    r.spec.stream = false;
     calls.push_back(infer_submit(e, t, r.spec, r.prompt_field, r.max_tokens_field));
   }
   ClientProbe probe(q);
