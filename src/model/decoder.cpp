@@ -71,6 +71,7 @@ TokenLogprob token_logprob(const float* logits, int64_t V, int32_t token, int k)
 struct BatchDecoder::Seq {
   GenerateRequest req;
   TextSink on_text;
+  LogprobSink on_logprob;
   Sampler sampler;
   std::vector<int32_t> history;  // prompt and generated tokens
   std::vector<int32_t> pending;  // tokens to feed in the next step
@@ -175,12 +176,13 @@ void BatchDecoder::prefix_keep(Seq& s) {
   }
 }
 
-int64_t BatchDecoder::add(const GenerateRequest& req, TextSink on_text) {
+int64_t BatchDecoder::add(const GenerateRequest& req, TextSink on_text, LogprobSink on_logprob) {
   if (req.prompt.empty()) throw Error("prompt", "empty prompt", "give at least one token");
   const int64_t V = m_.config.vocab;
   for (int32_t id : req.prompt)
     if (id < 0 || id >= V) throw Error("prompt", "token id " + std::to_string(id) + " outside the vocabulary");
   auto s = std::make_unique<Seq>(req, std::move(on_text));
+  s->on_logprob = std::move(on_logprob);
   s->history = req.prompt;
   s->pending = req.prompt;
   s->result.n_prompt = static_cast<int64_t>(req.prompt.size());
@@ -227,7 +229,10 @@ bool BatchDecoder::advance(Seq& s, float* logits_row) {
   if (req.top_logprobs >= 0) raw.assign(logits_row, logits_row + V);
   if (req.constrain) req.constrain(res.tokens, logits_row, V);
   const int32_t next = s.sampler.sample(logits_row, V, s.history);
-  if (req.top_logprobs >= 0) res.logprobs.push_back(token_logprob(raw.data(), V, next, req.top_logprobs));
+  if (req.top_logprobs >= 0) {
+    res.logprobs.push_back(token_logprob(raw.data(), V, next, req.top_logprobs));
+    if (s.on_logprob) s.on_logprob(res.logprobs.back());
+  }
   if (std::find(req.eos_ids.begin(), req.eos_ids.end(), next) != req.eos_ids.end()) {
     res.finish = FinishReason::Eos;
     return true;

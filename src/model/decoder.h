@@ -74,6 +74,7 @@ struct GenerateResult {
 };
 
 using TextSink = std::function<void(std::string_view)>;
+using LogprobSink = std::function<void(const TokenLogprob&)>;
 
 class BatchDecoder {
  public:
@@ -81,9 +82,11 @@ class BatchDecoder {
   ~BatchDecoder();
 
   // Adds a sequence (prefilled by the next step) and returns its id. on_text
-  // (may be empty) receives its newly final text. Throws Error on an empty
-  // prompt or a token id outside the vocabulary.
-  int64_t add(const GenerateRequest& req, TextSink on_text = {});
+  // (may be empty) receives its newly final text; on_logprob (may be empty;
+  // with req.top_logprobs >= 0) each token's log-probabilities as it is
+  // sampled, before that token's text. Throws Error on an empty prompt or a
+  // token id outside the vocabulary.
+  int64_t add(const GenerateRequest& req, TextSink on_text = {}, LogprobSink on_logprob = {});
   // Drops a sequence, running or finished, and frees its KV rows.
   void remove(int64_t id);
   // At most n prompt tokens of one sequence per step (0 = whole prompts):

@@ -43,7 +43,10 @@ nlohmann::json openai_chunk(bool chat, const std::string& id, const std::string&
 // The logprobs of a whole completion in a chunk's shape (chat: {content:
 // [...]}; completions: {tokens, token_logprobs, ...}): a stream sends them
 // with the completion's finishing chunk.
-nlohmann::json openai_chunk_logprobs(bool chat, const Completion& c, const Tokenizer& tok);
+// The logprobs object of a streamed chunk for these tokens; a completion's
+// text_offset continues from *text_offset, which advances past them.
+nlohmann::json openai_logprobs_json(bool chat, const std::vector<TokenLogprob>& lps, const Tokenizer& tok,
+                                    size_t& text_offset);
 nlohmann::json openai_usage(int64_t prompt_tokens, int64_t completion_tokens);
 nlohmann::json openai_models_list(ControlContext& c);
 

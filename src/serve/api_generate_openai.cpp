@@ -133,9 +133,9 @@ json bytes_of(const std::string& s) {
   return b;
 }
 
-json chat_logprobs(const Completion& c, const Tokenizer& tok) {
+json chat_logprobs(const std::vector<TokenLogprob>& lps, const Tokenizer& tok) {
   json content = json::array();
-  for (const TokenLogprob& lp : c.logprobs) {
+  for (const TokenLogprob& lp : lps) {
     const std::string t = token_piece(tok, lp.token);
     json top = json::array();
     for (const auto& [id, p] : lp.top) {
@@ -147,10 +147,9 @@ json chat_logprobs(const Completion& c, const Tokenizer& tok) {
   return {{"content", content}, {"refusal", nullptr}};
 }
 
-json completion_logprobs(const Completion& c, const Tokenizer& tok) {
+json completion_logprobs(const std::vector<TokenLogprob>& v, const Tokenizer& tok, size_t& at) {
   json tokens = json::array(), lps = json::array(), tops = json::array(), offsets = json::array();
-  size_t at = 0;
-  for (const TokenLogprob& lp : c.logprobs) {
+  for (const TokenLogprob& lp : v) {
     const std::string t = token_piece(tok, lp.token);
     tokens.push_back(t);
     lps.push_back(lp.logprob);
@@ -252,7 +251,7 @@ json openai_chat_response(const GenRequest& r, const std::string& id, const std:
   for (size_t i = 0; i < cs.size(); i++) {
     choices.push_back({{"index", i},
                        {"message", {{"role", "assistant"}, {"content", safe_text(cs[i].text)}, {"refusal", nullptr}}},
-                       {"logprobs", r.logprobs ? chat_logprobs(cs[i], tok) : json()},
+                       {"logprobs", r.logprobs ? chat_logprobs(cs[i].logprobs, tok) : json()},
                        {"finish_reason", finish_reason_openai(cs[i].finish)}});
     n_out += cs[i].n_generated;
   }
@@ -266,9 +265,10 @@ json openai_completion_response(const GenRequest& r, const std::string& id, cons
   json choices = json::array();
   int64_t n_out = 0;
   for (size_t i = 0; i < cs.size(); i++) {
+    size_t at = 0;
     choices.push_back({{"index", i},
                        {"text", safe_text(cs[i].text)},
-                       {"logprobs", r.logprobs ? completion_logprobs(cs[i], tok) : json()},
+                       {"logprobs", r.logprobs ? completion_logprobs(cs[i].logprobs, tok, at) : json()},
                        {"finish_reason", finish_reason_openai(cs[i].finish)}});
     n_out += cs[i].n_generated;
   }
@@ -296,8 +296,8 @@ json openai_chunk(bool chat, const std::string& id, const std::string& model, si
           {"choices", json::array({choice})}};
 }
 
-json openai_chunk_logprobs(bool chat, const Completion& c, const Tokenizer& tok) {
-  return chat ? chat_logprobs(c, tok) : completion_logprobs(c, tok);
+json openai_logprobs_json(bool chat, const std::vector<TokenLogprob>& lps, const Tokenizer& tok, size_t& text_offset) {
+  return chat ? chat_logprobs(lps, tok) : completion_logprobs(lps, tok, text_offset);
 }
 
 json openai_models_list(ControlContext& c) {

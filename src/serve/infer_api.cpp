@@ -120,12 +120,12 @@ std::unique_ptr<InferCall> infer_submit(InferenceEngine& e, const InferTarget& t
   return call;
 }
 
-std::vector<Completion> infer_collect(InferCall& call, const std::function<bool(size_t, std::string_view)>& on_text,
-                                      const std::function<bool()>& client_gone) {
+std::vector<Completion> infer_collect(InferCall& call, const PieceFn& on_text, const std::function<bool()>& client_gone) {
   const size_t n = call.tickets.size();
   std::vector<bool> ended(n, false);
   size_t n_ended = 0;
   std::string piece;
+  std::vector<TokenLogprob> lps;
   auto cancel_all = [&] {
     for (auto& t : call.tickets) t->cancel();
     throw Error(ErrorKind::Cancelled, "request", "the client disconnected");
@@ -134,8 +134,9 @@ std::vector<Completion> infer_collect(InferCall& call, const std::function<bool(
     for (size_t i = 0; i < n; i++) {
       if (ended[i]) continue;
       piece.clear();
-      const bool end = call.tickets[i]->wait(std::chrono::milliseconds(n == 1 ? 50 : 5), piece);
-      if (!piece.empty() && on_text && !on_text(i, piece)) cancel_all();
+      lps.clear();
+      const bool end = call.tickets[i]->wait(std::chrono::milliseconds(n == 1 ? 50 : 5), piece, &lps);
+      if ((!piece.empty() || !lps.empty()) && on_text && !on_text(i, piece, lps)) cancel_all();
       if (end) {
         ended[i] = true;
         n_ended++;

@@ -69,13 +69,14 @@ struct InferCall {
 std::unique_ptr<InferCall> infer_submit(InferenceEngine& e, const InferTarget& t, GenerationSpec spec,
                                         const std::string& prompt_field, const std::string& max_tokens_field);
 
-// Waits for every completion. on_text(i, piece) gets completion i's new
-// text as it comes (may be empty); returning false means the client is
-// gone, and so does client_gone() returning true: the call is cancelled
-// (KV freed at the next step) and Cancelled is thrown. Any completion's
-// error is rethrown.
-std::vector<Completion> infer_collect(InferCall& call, const std::function<bool(size_t, std::string_view)>& on_text,
-                                      const std::function<bool()>& client_gone);
+// Waits for every completion. on_text(i, piece, lps) gets completion i's
+// new text as it comes, with the log-probabilities of the tokens sampled
+// since the last call (streaming requests with logprobs; either may be
+// empty, not both); returning false means the client is gone, and so does
+// client_gone() returning true: the call is cancelled (KV freed at the next
+// step) and Cancelled is thrown. Any completion's error is rethrown.
+using PieceFn = std::function<bool(size_t, std::string_view, const std::vector<TokenLogprob>&)>;
+std::vector<Completion> infer_collect(InferCall& call, const PieceFn& on_text, const std::function<bool()>& client_gone);
 
 std::string finish_reason_openai(FinishReason f);  // "stop" | "length"
 

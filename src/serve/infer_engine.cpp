@@ -23,12 +23,26 @@ constexpr std::pair<int, int> kOnDemand{0, 1};
 
 // ---------------------------------------------------------------- ticket
 
-bool InferTicket::wait(std::chrono::milliseconds d, std::string& text) {
+bool InferTicket::wait(std::chrono::milliseconds d, std::string& text, std::vector<TokenLogprob>* lps) {
   std::unique_lock<std::mutex> lk(mu_);
-  cv_.wait_for(lk, d, [this] { return ended_ || !text_.empty(); });
+  cv_.wait_for(lk, d, [&] { return ended_ || !text_.empty() || (lps && !lps_.empty()); });
   text += text_;
   text_.clear();
+  if (lps) {
+    for (TokenLogprob& lp : lps_) lps->push_back(std::move(lp));
+    lps_.clear();
+  }
   return ended_;
+}
+
+void InferTicket::push_logprobs(std::vector<TokenLogprob> lps) {
+  if (lps.empty()) return;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (TokenLogprob& lp : lps) lps_.push_back(std::move(lp));
+    cv_.notify_all();
+  }
+  if (on_event) on_event();
 }
 
 double InferTicket::since_submit() const {
@@ -160,7 +174,9 @@ void InferWorker::admit(BatchDecoder& dec, std::deque<Waiting>& batch_in) {
           if (first) t->push_text(piece);
           first = false;
         };
-      const int64_t id = dec.add(w.job.gen, std::move(sink));
+      LogprobSink lp_sink;  // a streaming request's log-probabilities go out with its text
+      if (w.job.stream && w.job.gen.top_logprobs >= 0) lp_sink = [t](const TokenLogprob& lp) { t->push_logprobs({lp}); };
+      const int64_t id = dec.add(w.job.gen, std::move(sink), std::move(lp_sink));
       w.ticket->queued_s = std::chrono::duration<double>(clock_type::now() - w.ticket->submitted_).count();
       running_[id] = std::move(r);
       std::lock_guard<std::mutex> lk(mu_);

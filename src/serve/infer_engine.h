@@ -73,9 +73,10 @@ struct InferJob {
 // text and finishes it; the handler waits, reads, and may cancel.
 class InferTicket {
  public:
-  // Waits up to `d` for new text or the end. Moves new text into `text`;
+  // Waits up to `d` for new text, log-probabilities or the end. Moves new
+  // text into `text` (and new log-probabilities into *lps, when given);
   // returns true when the request has ended (result() or error() then set).
-  bool wait(std::chrono::milliseconds d, std::string& text);
+  bool wait(std::chrono::milliseconds d, std::string& text, std::vector<TokenLogprob>* lps = nullptr);
   void cancel() { cancelled_ = true; }
   bool cancelled() const { return cancelled_; }
   const GenerateResult& result() const { return result_; }   // after the end, when no error
@@ -88,6 +89,7 @@ class InferTicket {
 
   // Scheduler side.
   void push_text(std::string_view t);
+  void push_logprobs(std::vector<TokenLogprob> lps);  // a streaming request's, token by token
   void finish(GenerateResult r);
   void fail(std::exception_ptr e);
 
@@ -95,6 +97,7 @@ class InferTicket {
   std::mutex mu_;
   std::condition_variable cv_;
   std::string text_;     // not yet taken by wait()
+  std::vector<TokenLogprob> lps_;  // not yet taken by wait()
   bool ended_ = false;
   GenerateResult result_;
   std::exception_ptr error_;

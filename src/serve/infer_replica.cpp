@@ -112,15 +112,29 @@ InferJob job_from_wire(const json& w) {
   return j;
 }
 
-json result_to_wire(const GenerateResult& r) {
+json logprobs_to_wire(const std::vector<TokenLogprob>& v) {
   json lps = json::array();
-  for (const TokenLogprob& t : r.logprobs) {
+  for (const TokenLogprob& t : v) {
     json top = json::array();
     for (const auto& [tok, lp] : t.top) top.push_back({tok, lp});
     lps.push_back({t.token, t.logprob, top});
   }
+  return lps;
+}
+
+std::vector<TokenLogprob> logprobs_from_wire(const json& w) {
+  std::vector<TokenLogprob> out;
+  for (const json& t : w) {
+    TokenLogprob lp{t.at(0).get<int32_t>(), t.at(1).get<float>(), {}};
+    for (const json& a : t.at(2)) lp.top.emplace_back(a.at(0).get<int32_t>(), a.at(1).get<float>());
+    out.push_back(std::move(lp));
+  }
+  return out;
+}
+
+json result_to_wire(const GenerateResult& r) {
   return {{"tokens", r.tokens}, {"text", r.text}, {"finish", static_cast<int>(r.finish)}, {"n_prompt", r.n_prompt},
-          {"logprobs", lps}, {"prefill_s", r.prefill_seconds}, {"decode_s", r.decode_seconds}};
+          {"logprobs", logprobs_to_wire(r.logprobs)}, {"prefill_s", r.prefill_seconds}, {"decode_s", r.decode_seconds}};
 }
 
 GenerateResult result_from_wire(const json& w) {
@@ -129,11 +143,7 @@ GenerateResult result_from_wire(const json& w) {
   r.text = w.at("text").get<std::string>();
   r.finish = static_cast<FinishReason>(w.at("finish").get<int>());
   r.n_prompt = w.at("n_prompt").get<int64_t>();
-  for (const json& t : w.at("logprobs")) {
-    TokenLogprob lp{t.at(0).get<int32_t>(), t.at(1).get<float>(), {}};
-    for (const json& a : t.at(2)) lp.top.emplace_back(a.at(0).get<int32_t>(), a.at(1).get<float>());
-    r.logprobs.push_back(std::move(lp));
-  }
+  r.logprobs = logprobs_from_wire(w.at("logprobs"));
   r.prefill_seconds = w.at("prefill_s").get<double>();
   r.decode_seconds = w.at("decode_s").get<double>();
   return r;
@@ -449,7 +459,11 @@ void ReplicaPool::read_loop(Replica* r) {
         dispatch_locked();
       }
     }
-    if (op == "text") t->push_text(m.at("text").get_ref<const std::string&>());
+    if (op == "text") {
+      if (auto lps = m.find("lps"); lps != m.end()) t->push_logprobs(logprobs_from_wire(*lps));
+      const std::string& text = m.at("text").get_ref<const std::string&>();
+      if (!text.empty()) t->push_text(text);
+    }
     else if (op == "done") t->finish(result_from_wire(m.at("result")));
     else if (op == "error") t->fail(error_from_wire(m));
   }
@@ -703,6 +717,7 @@ class ReplicaSide {
   void forward() {
     double last_stats = 0;
     std::string text;
+    std::vector<TokenLogprob> lps;
     for (;;) {
       std::vector<std::pair<int64_t, std::shared_ptr<InferTicket>>> snap;
       bool finishing;
@@ -715,8 +730,10 @@ class ReplicaSide {
       }
       for (auto& [id, t] : snap) {
         text.clear();
-        const bool end = t->wait(std::chrono::milliseconds(0), text);
-        if (!text.empty()) send({{"op", "text"}, {"id", id}, {"text", text}});
+        lps.clear();
+        const bool end = t->wait(std::chrono::milliseconds(0), text, &lps);
+        if (!lps.empty()) send({{"op", "text"}, {"id", id}, {"text", text}, {"lps", logprobs_to_wire(lps)}});
+        else if (!text.empty()) send({{"op", "text"}, {"id", id}, {"text", text}});
         if (!end) continue;
         if (t->error()) send(error_to_wire(id, t->error()));
         else send({{"op", "done"}, {"id", id}, {"result", result_to_wire(t->result())}});

@@ -94,6 +94,8 @@ void stream_run(ControlContext& c, StreamState& st, httplib::DataSink& sink) {
   const bool openai = st.dialect != Dialect::GenerateContent;
   const std::string& model = st.target.name;
   std::vector<bool> started(st.call->tickets.size(), false);
+  std::vector<size_t> lp_sent(st.call->tickets.size(), 0), lp_offset(st.call->tickets.size(), 0);
+  const Tokenizer& tok = c.engine->base(st.target.base_path).text.tokenizer;
   bool any = false, first_event = true;
   auto event = [&](const json& j) {
     std::string s;
@@ -106,21 +108,27 @@ void stream_run(ControlContext& c, StreamState& st, httplib::DataSink& sink) {
   try {
     auto cs = infer_collect(
         *st.call,
-        [&](size_t i, std::string_view piece) {
+        [&](size_t i, std::string_view piece, const std::vector<TokenLogprob>& lps) {
           if (!any && c.metrics) c.metrics->first_token(since(st.t0));
           any = true;
           const bool first = !started[i];
           started[i] = true;
-          return event(openai ? openai_chunk(chat, st.id, model, i, std::string(piece), nullptr, first)
-                              : genai_chunk(model, i, std::string(piece), nullptr));
+          if (!openai) return piece.empty() || event(genai_chunk(model, i, std::string(piece), nullptr));
+          json chunk = openai_chunk(chat, st.id, model, i, std::string(piece), nullptr, first);
+          if (st.req.logprobs && !lps.empty()) {  // this chunk's tokens, as OpenAI streams them
+            chunk["choices"][0]["logprobs"] = openai_logprobs_json(chat, lps, tok, lp_offset[i]);
+            lp_sent[i] += lps.size();
+          }
+          return event(chunk);
         },
         [&] { return st.probe.gone(); });
     for (size_t i = 0; i < cs.size(); i++) {
       if (openai) {
         json last = openai_chunk(chat, st.id, model, i, "", finish_reason_openai(cs[i].finish).c_str(), !started[i]);
-        if (st.req.logprobs)
-          last["choices"][0]["logprobs"] =
-              openai_chunk_logprobs(chat, cs[i], c.engine->base(st.target.base_path).text.tokenizer);
+        if (st.req.logprobs && lp_sent[i] < cs[i].logprobs.size())  // any not streamed yet
+          last["choices"][0]["logprobs"] = openai_logprobs_json(
+              chat, std::vector<TokenLogprob>(cs[i].logprobs.begin() + static_cast<std::ptrdiff_t>(lp_sent[i]), cs[i].logprobs.end()),
+              tok, lp_offset[i]);
         event(last);
       } else {
         json last = genai_chunk(model, i, "", genai_finish(cs[i].finish));
@@ -161,7 +169,7 @@ void generate(ControlContext& c, const httplib::Request& q, httplib::Response& r
     bool any = false;
     auto cs = infer_collect(
         *call,
-        [&](size_t, std::string_view) {
+        [&](size_t, std::string_view, const std::vector<TokenLogprob>&) {
           if (!any && c.metrics) c.metrics->first_token(since(t0));
           any = true;
           return true;

@@ -60,15 +60,21 @@ async function main() {
     check(Math.abs(t.top_logprobs[0].logprob - t.logprob) < 1e-4, 'greedy token is the most likely');
     check(t.top_logprobs[0].logprob >= t.top_logprobs[1].logprob, 'sorted');
   }
-  // Streamed, the same log-probabilities arrive (with the finishing chunk).
+  // Streamed, the same log-probabilities arrive token by token: each chunk
+  // carries those of the tokens sampled since the one before.
   const lps = await client.chat.completions.create({ model: baseName, messages: ask, temperature: 0, max_tokens: 5,
     logprobs: true, top_logprobs: 3, stream: true });
   const streamed = [];
+  let chunksWithLogprobs = 0;
   for await (const chunk of lps) {
     const c = chunk.choices[0];
-    if (c && c.logprobs && c.logprobs.content) streamed.push(...c.logprobs.content);
+    if (c && c.logprobs && c.logprobs.content && c.logprobs.content.length) {
+      streamed.push(...c.logprobs.content);
+      chunksWithLogprobs++;
+    }
   }
   check(JSON.stringify(streamed) === JSON.stringify(content), 'streamed logprobs differ: ' + JSON.stringify(streamed));
+  check(chunksWithLogprobs >= 3, `logprobs came in ${chunksWithLogprobs} chunks, not token by token`);
 
   // Stop sequence: the text ends before it.
   const stopAt = out.plain.length > 3 ? out.plain.slice(2, 4) : null;
