@@ -84,7 +84,12 @@ struct BatchDecoder::Seq {
   Seq(const GenerateRequest& r, TextSink sink) : req(r), on_text(std::move(sink)), sampler(r.sampling) {}
 };
 
-BatchDecoder::BatchDecoder(const Model& m, const Tokenizer& tok) : m_(m), tok_(tok), pool_(m.config, 0) {}
+// Rows of address space the KV pool sets aside (kv_cache.h: touched only
+// where written, capped in bytes there), so that admitting sequences never
+// copies the pool.
+constexpr int64_t kPoolReserveRows = int64_t{1} << 20;
+
+BatchDecoder::BatchDecoder(const Model& m, const Tokenizer& tok) : m_(m), tok_(tok), pool_(m.config, 0, kPoolReserveRows) {}
 BatchDecoder::~BatchDecoder() = default;
 
 int64_t BatchDecoder::kv_alloc(int64_t rows) {
