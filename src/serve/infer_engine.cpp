@@ -254,7 +254,7 @@ void InferWorker::run() {
     stats_.kv_rows = 0;
     for (const auto& [id, r] : running_) stats_.kv_rows += r.kv_rows;
     stats_.adapters_loaded = static_cast<int64_t>(adapters_.size());
-  stats_.prefix_tokens_reused = dec.n_prefix_reused();
+    stats_.prefix_tokens_reused = dec.n_prefix_reused();
   }
   dec_ = nullptr;
   std::lock_guard<std::mutex> lk(mu_);
