@@ -5,7 +5,7 @@
 // compared; also (d) one sequence alone, bare and on an adapter, for the
 // batching gain (8 rows' tokens/s over one row's). LoRA r=8 on all linear
 // layers, nonzero B. --bf16 computes as `loam serve --precision bf16` does.
-//   ./build/batch_lora_bench MODEL_DIR [--ctx 64] [--steps 40] [--rank 8] [--threads N] [--bf16]
+//   ./build/batch_lora_bench MODEL_DIR [--ctx 64] [--steps 40] [--rank 8] [--threads N] [--bf16] [--only one|four|none|alone]
 // Prints one JSON line.
 #include <algorithm>
 #include <chrono>
@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   const std::string dir = argv[1];
   int ctx = 64, steps = 40, rank = 8, threads = 0;
   bool bf16 = false;
+  std::string only;  // --only one|four|none|alone: time that case alone (profiling)
   for (int i = 2; i < argc; i++) {
     const std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::atoi(argv[++i]) : 0; };
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
     else if (a == "--rank") rank = next();
     else if (a == "--threads") threads = next();
     else if (a == "--bf16") bf16 = true;
+    else if (a == "--only" && i + 1 < argc) only = argv[++i];
   }
   try {
     Model m = model_load(dir);
@@ -96,6 +98,13 @@ int main(int argc, char** argv) {
       model_logits(m, ws, rows.data(), b.size(), logits.data());
       return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     };
+    if (!only.empty()) {  // one case over and over, for a profiler
+      const ForwardBatch& b = only == "one" ? one : only == "four" ? four : only == "alone" ? alone : none;
+      double total = 0.0;
+      for (int i = 0; i < steps; i++) total += time_step(b);
+      std::printf("{\"case\": \"%s\", \"mean_ms\": %.3f}\n", only.c_str(), 1e3 * total / steps);
+      return 0;
+    }
     for (int w = 0; w < 3; w++) time_step(one), time_step(four), time_step(none), time_step(alone);  // warm-up
     std::vector<double> t_one, t_four, t_none, t_alone, t_alone_lora;
     for (int i = 0; i < steps; i++) {

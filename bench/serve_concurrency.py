@@ -74,6 +74,7 @@ def main():
     ap.add_argument("--precision", default="auto", help="loam serve --precision (auto, exact, bf16)")
     ap.add_argument("--peer-gguf", help="also measure llama.cpp on this GGUF (8 concurrent sequences)")
     ap.add_argument("--no-adapters", action="store_true", help="skip the adapter cases")
+    ap.add_argument("--dump-timings", action="store_true", help="print each chat request's server timings to stderr")
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="loam-serve-bench-")
     data = os.path.join(work, "data")
@@ -125,6 +126,8 @@ def main():
             r = post(url + "/v1/chat/completions", {
                 "model": model, "temperature": 0, "max_tokens": a.tokens, "ignore_eos": True,
                 "messages": [{"role": "user", "content": f"Customer {k} asks how to change the billing address on the account."}]})
+            if a.dump_timings:
+                print(json.dumps({"model": model, "k": k, **r["timings"]}), file=sys.stderr)
             return r["usage"]["completion_tokens"], r["timings"]["predicted_ms"] / 1e3
 
         def one_completion(model, k):  # the raw text llamacpp_serve_bench.mjs sends
