@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -23,6 +24,8 @@
 
 namespace loam {
 namespace {
+
+constexpr int kListenBacklog = 1024;  // connections the kernel queues for accept (capped by somaxconn)
 
 bool key_matches(const std::string& given, const std::string& key) {
   // Constant time in the key's content: compare fixed-length digests' worth
@@ -111,12 +114,23 @@ int serve_run(const ServeConfig& cfg) {
   Router router(&svr, cfg.max_json_bytes);
   routes_all_add(router, ctx);
 
+  // Debian's cpp-httplib is built with a listen backlog of 5: in a burst of
+  // more connections than that, arriving while the accepting thread waits
+  // for a core (replicas compute on all of them), the kernel drops the
+  // extra SYNs and those clients retry a second later. The backlog is raised
+  // once the socket listens (listen() again on it only changes the queue).
+  int listen_fd = -1;
+  svr.set_socket_options([&listen_fd](int s) {
+    httplib::default_socket_options(s);
+    listen_fd = s;
+  });
   int port = cfg.port;
   if (port == 0) {
     port = svr.bind_to_any_port(cfg.host);
   } else if (!svr.bind_to_port(cfg.host, port)) {
     port = -1;
   }
+  if (port >= 0 && listen_fd >= 0 && ::listen(listen_fd, kListenBacklog) != 0) port = -1;
   if (port < 0) {
     std::fprintf(stderr, "error: cannot listen on %s:%d (in use, or not an address of this machine)\n",
                  cfg.host.c_str(), cfg.port);
