@@ -85,12 +85,18 @@ def main():
     with open(os.path.join(data, "buckets/b/train.jsonl"), "w") as f:
         f.writelines(lines)
     log = open(os.path.join(work, "serve.log"), "w+")
+    # --prefix-cache 32: the cases repeat 22 distinct (adapter, prompt) pairs
+    # (30 with --peer-gguf); with the default 16 kept prompts the least
+    # recently used were evicted, and which case paid full prompts depended
+    # on the case order (it was mixed8, whose requests then joined the batch
+    # with a longer prefill).
     # The servers run at normal priority even when this script runs under
     # `chrt -f 10`: under SCHED_FIFO the replica's spinning OpenMP workers
     # keep the server's own threads (HTTP, the replica's reader) off the
     # cores, and concurrent requests then reach the batch one at a time.
     server = subprocess.Popen([a.loam, "serve", "--port", "0", "--data-dir", data, "--allow-path", os.path.abspath(a.model),
-                               "--infer-threads", str(a.threads), "--max-batch", "16", "--precision", a.precision],
+                               "--infer-threads", str(a.threads), "--max-batch", "16", "--precision", a.precision,
+                               "--prefix-cache", "32"],
                               stdout=log, stderr=log, preexec_fn=normal_priority)
     peer = None
     try:
