@@ -19,8 +19,7 @@ constexpr size_t kMaxReserveBytes = size_t{1} << 38;  // 256 GiB
 
 KvCache::KvCache(const ModelConfig& c, int64_t capacity, int64_t reserve)
     : n_layers_(c.n_layers), capacity_(capacity), kv_dim_(c.kv_dim()) {
-  const size_t row_bytes = 2 * static_cast<size_t>(n_layers_) * static_cast<size_t>(kv_dim_) * sizeof(float);
-  const int64_t most = row_bytes == 0 ? reserve : static_cast<int64_t>(kMaxReserveBytes / row_bytes);
+  const int64_t most = row_bytes() == 0 ? reserve : static_cast<int64_t>(kMaxReserveBytes / row_bytes());
   map(std::max(capacity, std::min(reserve, most)), capacity);
 }
 
@@ -45,9 +44,8 @@ KvCache& KvCache::operator=(KvCache&& o) noexcept {
 // Maps room for `reserve` rows per layer, zeroed and untouched; under strict
 // overcommit a large reservation may be refused, so it halves down to `floor`.
 void KvCache::map(int64_t reserve, int64_t floor) {
-  const size_t per_row = 2 * static_cast<size_t>(n_layers_) * static_cast<size_t>(kv_dim_) * sizeof(float);
   for (int64_t r = reserve;; r = std::max(floor, r / 2)) {
-    const size_t bytes = std::max<size_t>(per_row * static_cast<size_t>(r), 1);
+    const size_t bytes = std::max<size_t>(row_bytes() * static_cast<size_t>(r), 1);
     void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p != MAP_FAILED) {
       base_ = static_cast<float*>(p);

@@ -44,6 +44,9 @@ class KvCache {
 
  private:
   void map(int64_t reserve, int64_t floor);  // sets base_, bytes_, reserve_
+  size_t row_bytes() const {  // one row of keys and values over all layers
+    return 2 * static_cast<size_t>(n_layers_) * static_cast<size_t>(kv_dim_) * sizeof(float);
+  }
 
   int64_t n_layers_, capacity_ = 0, kv_dim_, size_ = 0;
   int64_t reserve_ = 0;

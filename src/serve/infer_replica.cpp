@@ -732,8 +732,11 @@ class ReplicaSide {
         text.clear();
         lps.clear();
         const bool end = t->wait(std::chrono::milliseconds(0), text, &lps);
-        if (!lps.empty()) send({{"op", "text"}, {"id", id}, {"text", text}, {"lps", logprobs_to_wire(lps)}});
-        else if (!text.empty()) send({{"op", "text"}, {"id", id}, {"text", text}});
+        if (!text.empty() || !lps.empty()) {
+          json frame{{"op", "text"}, {"id", id}, {"text", text}};
+          if (!lps.empty()) frame["lps"] = logprobs_to_wire(lps);
+          send(frame);
+        }
         if (!end) continue;
         if (t->error()) send(error_to_wire(id, t->error()));
         else send({{"op", "done"}, {"id", id}, {"result", result_to_wire(t->result())}});
