@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
       for (auto& layer : adapters.back().layers)
         for (auto& mm : layer)
           for (float& x : mm.b) x = 1e-3f;
-      lora_prepare_decode(adapters.back());
+      lora_prepare_decode(adapters.back(), bf16);
     }
     const AdapterList all{&adapters[0], &adapters[1], &adapters[2], &adapters[3]};
     // Prefill every sequence's context into its own KV range.

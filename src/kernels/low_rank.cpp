@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/dtype.h"
 #include "kernels/vec.h"
 
 namespace loam {
@@ -20,9 +21,24 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 __mmask16 tail_mask(int64_t left) { return left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1); }
 
+// Sixteen factor entries as fp32, from fp32 or bf16 storage (masked-off
+// lanes zero): a bf16 value is the high half of its fp32.
+inline __m512 load_w(__mmask16 m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+inline __m512 load_w(__mmask16 m, const uint16_t* p) {
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+  const __m256i h = _mm256_maskz_loadu_epi16(m, p);
+#else
+  alignas(32) uint16_t tmp[16] = {};
+  for (int i = 0; i < 16; i++)
+    if (m >> i & 1) tmp[i] = p[i];
+  const __m256i h = _mm256_load_si256(reinterpret_cast<const __m256i*>(tmp));
+#endif
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
 // Two token rows against JN rows of P: JN dot products each, over k.
-template <int JN>
-void project_tile(const float* x0, const float* x1, const float* p, int64_t k, float* u0, float* u1, float scale) {
+template <int JN, typename W>
+void project_tile(const float* x0, const float* x1, const W* p, int64_t k, float* u0, float* u1, float scale) {
   __m512 a0[JN], a1[JN];
   #pragma GCC unroll 8
   for (int j = 0; j < JN; j++) a0[j] = a1[j] = _mm512_setzero_ps();
@@ -31,7 +47,7 @@ void project_tile(const float* x0, const float* x1, const float* p, int64_t k, f
     const __m512 v0 = _mm512_maskz_loadu_ps(mk, x0 + i), v1 = _mm512_maskz_loadu_ps(mk, x1 + i);
     #pragma GCC unroll 8
     for (int j = 0; j < JN; j++) {
-      const __m512 w = _mm512_maskz_loadu_ps(mk, p + j * k + i);
+      const __m512 w = load_w(mk, p + j * k + i);
       a0[j] = _mm512_fmadd_ps(v0, w, a0[j]);
       a1[j] = _mm512_fmadd_ps(v1, w, a1[j]);
     }
@@ -43,9 +59,13 @@ void project_tile(const float* x0, const float* x1, const float* p, int64_t k, f
   }
 }
 
-using ProjectFn = void (*)(const float*, const float*, const float*, int64_t, float*, float*, float);
-constexpr ProjectFn kProject[9] = {nullptr,         project_tile<1>, project_tile<2>, project_tile<3>, project_tile<4>,
-                                   project_tile<5>, project_tile<6>, project_tile<7>, project_tile<8>};
+template <typename W>
+using ProjectFn = void (*)(const float*, const float*, const W*, int64_t, float*, float*, float);
+template <typename W>
+constexpr ProjectFn<W> kProjectW[9] = {nullptr,
+                                       project_tile<1, W>, project_tile<2, W>, project_tile<3, W>, project_tile<4, W>,
+                                       project_tile<5, W>, project_tile<6, W>, project_tile<7, W>, project_tile<8, W>};
+constexpr const ProjectFn<float>* kProject = kProjectW<float>;
 
 // TN token rows of y += su · P, where su (TN, r) is already scaled.
 template <int TN>
@@ -186,23 +206,6 @@ void rank_outer(float* g, const float* u, const float* y, int64_t n, int64_t r, 
   }
 }
 
-void rank_project_serial(float* u, const float* x, const float* p, int64_t n, int64_t k, int64_t r, float scale) {
-  for (int64_t t0 = 0; t0 < n; t0 += 2) {
-    const int64_t t1 = std::min(t0 + 1, n - 1);
-#if defined(__AVX512F__)
-    float tmp[8];
-    for (int64_t j0 = 0; j0 < r; j0 += 8) {
-      const int jn = static_cast<int>(std::min<int64_t>(8, r - j0));
-      float* u1 = t1 != t0 ? u + t1 * r + j0 : tmp;
-      kProject[jn](x + t0 * k, x + t1 * k, p + j0 * k, k, u + t0 * r + j0, u1, scale);
-    }
-#else
-    for (int64_t t = t0; t <= t1; t++)
-      for (int64_t j = 0; j < r; j++) u[t * r + j] = scale * vec_dot(x + t * k, p + j * k, k);
-#endif
-  }
-}
-
 void rank_expand_rows_serial(float* y, int64_t ldy, const float* u, const float* b, int64_t n, int64_t r,
                              int64_t o0, int64_t o1, float scale) {
   constexpr int64_t kCols = 32;
@@ -234,8 +237,8 @@ void rank_expand_rows_serial(float* y, int64_t ldy, const float* u, const float*
 #if defined(__AVX512F__)
 // TN (<= 8) rows of y, columns [c0, c1): y[t, c] += Σ_j su[t, j] · bt[j, c],
 // each 32-column block of bt loaded once for all TN rows.
-template <int TN>
-void expand_cols(float* y, int64_t ldy, const float* su, int64_t r, const float* bt, int64_t ldb, int64_t c0,
+template <int TN, typename W>
+void expand_cols(float* y, int64_t ldy, const float* su, int64_t r, const W* bt, int64_t ldb, int64_t c0,
                  int64_t c1) {
   for (int64_t c = c0; c < c1; c += 32) {
     const __mmask16 m0 = tail_mask(c1 - c), m1 = tail_mask(std::max<int64_t>(0, c1 - c - 16));
@@ -246,7 +249,7 @@ void expand_cols(float* y, int64_t ldy, const float* su, int64_t r, const float*
       acc[t][1] = _mm512_maskz_loadu_ps(m1, y + t * ldy + c + 16);
     }
     for (int64_t j = 0; j < r; j++) {
-      const __m512 w0 = _mm512_maskz_loadu_ps(m0, bt + j * ldb + c), w1 = _mm512_maskz_loadu_ps(m1, bt + j * ldb + c + 16);
+      const __m512 w0 = load_w(m0, bt + j * ldb + c), w1 = load_w(m1, bt + j * ldb + c + 16);
       #pragma GCC unroll 8
       for (int t = 0; t < TN; t++) {
         const __m512 b = _mm512_set1_ps(su[t * r + j]);
@@ -262,24 +265,76 @@ void expand_cols(float* y, int64_t ldy, const float* su, int64_t r, const float*
   }
 }
 
-using ExpandColsFn = void (*)(float*, int64_t, const float*, int64_t, const float*, int64_t, int64_t, int64_t);
-constexpr ExpandColsFn kExpandCols[9] = {nullptr,        expand_cols<1>, expand_cols<2>, expand_cols<3>, expand_cols<4>,
-                                         expand_cols<5>, expand_cols<6>, expand_cols<7>, expand_cols<8>};
+template <typename W>
+using ExpandColsFn = void (*)(float*, int64_t, const float*, int64_t, const W*, int64_t, int64_t, int64_t);
+template <typename W>
+constexpr ExpandColsFn<W> kExpandCols[9] = {nullptr,           expand_cols<1, W>, expand_cols<2, W>,
+                                            expand_cols<3, W>, expand_cols<4, W>, expand_cols<5, W>,
+                                            expand_cols<6, W>, expand_cols<7, W>, expand_cols<8, W>};
 #endif
 
-void rank_expand_rows_serial_t(float* y, int64_t ldy, const float* u, const float* bt, int64_t m, int64_t n,
-                               int64_t r, int64_t o0, int64_t o1, float scale) {
+namespace {
+
+inline float w_at(const float* p, int64_t i) { return p[i]; }
+inline float w_at(const uint16_t* p, int64_t i) { return bf16_to_f32(p[i]); }
+
+template <typename W>
+void expand_rows_t(float* y, int64_t ldy, const float* u, const W* bt, int64_t m, int64_t n, int64_t r, int64_t o0,
+                   int64_t o1, float scale) {
 #if defined(__AVX512F__)
   float su[8 * 64];  // a group of rows' u times scale (r <= 64)
   for (int64_t t0 = 0; t0 < n; t0 += 8) {
     const int64_t tn = std::min<int64_t>(8, n - t0);
     for (int64_t i = 0; i < tn * r; i++) su[i] = scale * u[t0 * r + i];
-    kExpandCols[tn](y + t0 * ldy, ldy, su, r, bt, m, o0, o1);
+    kExpandCols<W>[tn](y + t0 * ldy, ldy, su, r, bt, m, o0, o1);
   }
 #else
   for (int64_t t = 0; t < n; t++)
-    for (int64_t j = 0; j < r; j++) vec_axpy(y + t * ldy + o0, scale * u[t * r + j], bt + j * m + o0, o1 - o0);
+    for (int64_t j = 0; j < r; j++)
+      for (int64_t o = o0; o < o1; o++) y[t * ldy + o] += scale * u[t * r + j] * w_at(bt, j * m + o);
 #endif
+}
+
+template <typename W>
+void project_rows(float* u, const float* x, const W* p, int64_t n, int64_t k, int64_t r, float scale) {
+  for (int64_t t0 = 0; t0 < n; t0 += 2) {
+    const int64_t t1 = std::min(t0 + 1, n - 1);
+#if defined(__AVX512F__)
+    float tmp[8];
+    for (int64_t j0 = 0; j0 < r; j0 += 8) {
+      const int jn = static_cast<int>(std::min<int64_t>(8, r - j0));
+      float* u1 = t1 != t0 ? u + t1 * r + j0 : tmp;
+      kProjectW<W>[jn](x + t0 * k, x + t1 * k, p + j0 * k, k, u + t0 * r + j0, u1, scale);
+    }
+#else
+    for (int64_t t = t0; t <= t1; t++)
+      for (int64_t j = 0; j < r; j++) {
+        float acc = 0.0f;
+        for (int64_t i = 0; i < k; i++) acc += x[t * k + i] * w_at(p, j * k + i);
+        u[t * r + j] = scale * acc;
+      }
+#endif
+  }
+}
+
+}  // namespace
+
+void rank_expand_rows_serial_t(float* y, int64_t ldy, const float* u, const float* bt, int64_t m, int64_t n,
+                               int64_t r, int64_t o0, int64_t o1, float scale) {
+  expand_rows_t(y, ldy, u, bt, m, n, r, o0, o1, scale);
+}
+
+void rank_expand_rows_serial_t(float* y, int64_t ldy, const float* u, const uint16_t* bt, int64_t m, int64_t n,
+                               int64_t r, int64_t o0, int64_t o1, float scale) {
+  expand_rows_t(y, ldy, u, bt, m, n, r, o0, o1, scale);
+}
+
+void rank_project_serial(float* u, const float* x, const float* p, int64_t n, int64_t k, int64_t r, float scale) {
+  project_rows(u, x, p, n, k, r, scale);
+}
+
+void rank_project_serial(float* u, const float* x, const uint16_t* p, int64_t n, int64_t k, int64_t r, float scale) {
+  project_rows(u, x, p, n, k, r, scale);
 }
 
 }  // namespace loam

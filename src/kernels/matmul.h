@@ -53,6 +53,9 @@ void matmul_forward_multi(float* const* ys, const float* x, const WeightView* ws
 // [t_begin, t_end): y[t] += scale · (x[t] Aᵀ) Bᵀ, with A (r, n_cols) and
 // B (n_rows, r) fp32 row-major, as a LoRA adapter stores them; bt, when
 // not null, is Bᵀ (r, n_rows), read in place instead of transposing B.
+// a_bf16 and bt_bf16, when not null, are bf16 copies of A and Bᵀ read
+// instead (half the bytes: a decode step over several adapters streams
+// each one's factors from memory, as it streams the weights).
 struct LowRankAdd {
   int64_t t_begin, t_end;
   const float* a;
@@ -60,6 +63,8 @@ struct LowRankAdd {
   const float* bt;
   int64_t r;
   float scale;
+  const uint16_t* a_bf16 = nullptr;
+  const uint16_t* bt_bf16 = nullptr;
 };
 constexpr int64_t kLowRankAddMaxRank = 64;
 

@@ -309,15 +309,23 @@ void rows_all_tokens(const GemvArgs& a, int64_t T, int64_t r0, int64_t r1) {
     }
 }
 
+// Asks for the cache lines of [begin, end).
+void prefetch_lines(const void* begin, const void* end) {
+  const uintptr_t last = reinterpret_cast<uintptr_t>(end) - 1;
+  for (uintptr_t p = reinterpret_cast<uintptr_t>(begin) & ~uintptr_t{63}; p <= last; p += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
+}
+
 // Asks for the block of Bᵀ (columns [r0, r1) of its r rows) that a chunk's
 // low-rank term will read once the chunk's rows are computed: r rows far
 // apart in memory, which the hardware prefetcher does not follow, and whose
 // misses cost more than the expansion's arithmetic (profiled: most of its
 // time on the first use of each loaded line).
 void prefetch_expansion(const LowRankAdd& t, int64_t n, int64_t r0, int64_t r1) {
-  if (!t.bt) return;
-  for (int64_t j = 0; j < t.r; j++)
-    for (int64_t o = r0; o < r1; o += 16) _mm_prefetch(reinterpret_cast<const char*>(t.bt + j * n + o), _MM_HINT_T0);
+  for (int64_t j = 0; j < t.r; j++) {
+    if (t.bt_bf16) prefetch_lines(t.bt_bf16 + j * n + r0, t.bt_bf16 + j * n + r1);
+    else if (t.bt) prefetch_lines(t.bt + j * n + r0, t.bt + j * n + r1);
+  }
 }
 
 }  // namespace
@@ -386,7 +394,8 @@ void gemv_forward_multi(float* const* ys, const float* x, const WeightView* ws, 
   auto form_u = [&](int term) {
     const auto [i, j] = term_view[term];
     const LowRankAdd& t = adds[i][j];
-    rank_project_serial(u + u_at[term], x + t.t_begin * K, t.a, t.t_end - t.t_begin, K, t.r, 1.0f);
+    if (t.a_bf16) rank_project_serial(u + u_at[term], x + t.t_begin * K, t.a_bf16, t.t_end - t.t_begin, K, t.r, 1.0f);
+    else rank_project_serial(u + u_at[term], x + t.t_begin * K, t.a, t.t_end - t.t_begin, K, t.r, 1.0f);
     u_ready[term].store(1, std::memory_order_release);
   };
   // Rows [g0, g1) of the concatenation, view by view.
@@ -407,7 +416,8 @@ void gemv_forward_multi(float* const* ys, const float* x, const WeightView* ws, 
           while (!u_ready[term].load(std::memory_order_acquire)) _mm_pause();
           const float* ut = u + u_at[term];
           const int64_t rows = t.t_end - t.t_begin;
-          if (t.bt) rank_expand_rows_serial_t(ys[i] + t.t_begin * n, n, ut, t.bt, n, rows, t.r, r0, r1, t.scale);
+          if (t.bt_bf16) rank_expand_rows_serial_t(ys[i] + t.t_begin * n, n, ut, t.bt_bf16, n, rows, t.r, r0, r1, t.scale);
+          else if (t.bt) rank_expand_rows_serial_t(ys[i] + t.t_begin * n, n, ut, t.bt, n, rows, t.r, r0, r1, t.scale);
           else rank_expand_rows_serial(ys[i] + t.t_begin * n, n, ut, t.b, rows, t.r, r0, r1, t.scale);
         }
         g0 = base + r1;
@@ -415,15 +425,28 @@ void gemv_forward_multi(float* const* ys, const float* x, const WeightView* ws, 
       base += n;
     }
   };
-  // Chunks of about 64 rows handed out dynamically (balances a busy core),
-  // their count a multiple of the threads (192 rows in 3 chunks of 64 would
-  // leave one thread twice the work of the other).
+  // Chunks of up to 1024 rows handed out dynamically (a busy core takes
+  // fewer of the LM head's), their count a multiple of the threads (192 rows
+  // in 3 chunks of 64 would leave one thread twice the work of the other).
+  // Longer runs of rows keep each thread's stream through the weights
+  // sequential: against 64-row chunks, a decode step of SmolLM2-135M's shape
+  // on 2 threads measured 9% faster with 8 rows and 18% with one (bench/
+  // batch_lora_bench, docs/PERFORMANCE.md).
+  constexpr int64_t kRowsPerChunk = 1024;
   const int nth = static_cast<int>(std::min<int64_t>(kernels_threads(), N));
-  const int64_t n_chunks = nth * ((N + 64 * nth - 1) / (64 * nth));
+  const int64_t n_chunks = nth * ((N + kRowsPerChunk * nth - 1) / (kRowsPerChunk * nth));
   const int64_t chunk = (N + n_chunks - 1) / n_chunks;
 #pragma omp parallel num_threads(nth)
   {
     const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+    // The factors A of this thread's terms: asked for all at once, so their
+    // misses overlap (each is read for a few token rows only, at once).
+    for (int term = tid; term < n_terms; term += nt) {
+      const auto [i, j] = term_view[term];
+      const LowRankAdd& t = adds[i][j];
+      if (t.a_bf16) prefetch_lines(t.a_bf16, t.a_bf16 + t.r * K);
+      else prefetch_lines(t.a, t.a + t.r * K);
+    }
     for (int term = tid; term < n_terms; term += nt) form_u(term);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t c = 0; c < n_chunks; c++)

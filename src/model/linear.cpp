@@ -131,7 +131,8 @@ bool forward_fused(const LinearOut* outs, int n_outs, const float* x, int64_t n)
     if (outs[i].segs)
       for (const LoraSegment& s : *outs[i].segs)
         adds[i].push_back({s.begin, s.end, s.lora->a.data(), s.lora->b.data(),
-                           s.lora->bt.size() == s.lora->b.size() ? s.lora->bt.data() : nullptr, s.lora->rank, s.scale});
+                           s.lora->bt.size() == s.lora->b.size() ? s.lora->bt.data() : nullptr, s.lora->rank, s.scale,
+                           s.lora->a_bf16, s.lora->bt_bf16});
     add_ptrs[i] = adds[i].data();
     n_adds[i] = static_cast<int>(adds[i].size());
     ys[i] = outs[i].y;

@@ -14,6 +14,7 @@
 #include "core/json_file.h"
 #include "formats/safetensors.h"
 #include "formats/tensor_ref.h"
+#include "kernels/quantize.h"
 
 namespace loam {
 
@@ -29,13 +30,32 @@ float LoraConfig::scale() const {
   return use_rslora ? alpha / std::sqrt(static_cast<float>(rank)) : alpha / static_cast<float>(rank);
 }
 
-void lora_prepare_decode(LoraAdapter& a) {
+void lora_prepare_decode(LoraAdapter& a, bool bf16) {
+  size_t elems = 0;  // of the bf16 block, each factor a whole number of cache lines from its start
+  auto line = [](size_t n) { return (n + 31) / 32 * 32; };
   for (auto& layer : a.layers)
     for (LoraMatrix& m : layer) {
+      m.a_bf16 = m.bt_bf16 = nullptr;
       if (!m.active()) continue;
       m.bt.resize(m.b.size());
       for (int64_t o = 0; o < m.out; o++)
         for (int64_t j = 0; j < m.rank; j++) m.bt[j * m.out + o] = m.b[o * m.rank + j];
+      elems += line(m.a.size()) + line(m.bt.size());
+    }
+  a.decode_block.reset();
+  if (!bf16 || elems == 0) return;
+  auto block = std::make_shared<std::vector<uint16_t>>(elems);
+  a.decode_block = block;
+  uint16_t* at = block->data();
+  for (auto& layer : a.layers)
+    for (LoraMatrix& m : layer) {
+      if (!m.active()) continue;
+      f32_to_bf16_row(m.a.data(), static_cast<int64_t>(m.a.size()), at);
+      m.a_bf16 = at;
+      at += line(m.a.size());
+      f32_to_bf16_row(m.bt.data(), static_cast<int64_t>(m.bt.size()), at);
+      m.bt_bf16 = at;
+      at += line(m.bt.size());
     }
 }
 

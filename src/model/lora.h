@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,11 @@ struct LoraMatrix {        // one adapted linear layer
   std::vector<float> a;    // (r, in)
   std::vector<float> b;    // (out, r)
   std::vector<float> bt;   // Bᵀ (r, out) for decoding, by lora_prepare_decode; else empty
+  // bf16 copies of a and bt (RNE) that decode-sized forwards read instead,
+  // by lora_prepare_decode(.., bf16 = true), in the adapter's decode_block;
+  // else null.
+  const uint16_t* a_bf16 = nullptr;
+  const uint16_t* bt_bf16 = nullptr;
   bool active() const { return !a.empty(); }
 };
 
@@ -47,12 +53,20 @@ struct LoraAdapter {
   LoraConfig config;
   std::vector<std::array<LoraMatrix, kLoraTargets>> layers;  // [layer][target]
   HfTensorLayout names;  // module paths its PEFT tensor names use (the base checkpoint's)
+  // Every matrix's a_bf16 and bt_bf16, one after the other (each from a
+  // cache line); shared by copies of the adapter.
+  std::shared_ptr<const std::vector<uint16_t>> decode_block;
 };
 
 // Fills every matrix's bt (Bᵀ), which decode-sized forwards then read in
 // place instead of transposing B at each step. For adapters that only serve
-// (a trained adapter's b changes; training never fills bt).
-void lora_prepare_decode(LoraAdapter& a);
+// (a trained adapter's b changes; training never fills bt). With bf16, also
+// a_bf16 and bt_bf16, which decode then reads instead: for a model computing
+// in MatmulPrecision::Bf16, whose weights are bf16 already. A decode step is
+// bound by the bytes it streams, and a step over several adapters streams
+// each one's factors (rank 8 on every linear layer of a 135M model: 10 MB
+// in fp32 per adapter, as much as 5% of the weights).
+void lora_prepare_decode(LoraAdapter& a, bool bf16 = false);
 
 // The (in, out) sizes of a target's linear layer for this model.
 std::pair<int64_t, int64_t> lora_target_dims(const ModelConfig& c, LoraTarget t);

@@ -144,7 +144,7 @@ std::shared_ptr<const LoraAdapter> InferWorker::adapter_get(const std::string& d
     return it->second.adapter;
   }
   LoraAdapter loaded = lora_load(dir, base_.model.config);
-  lora_prepare_decode(loaded);
+  lora_prepare_decode(loaded, base_.model.compute.precision == MatmulPrecision::Bf16);
   auto a = std::make_shared<const LoraAdapter>(std::move(loaded));
   // Evict the least recently used adapters no running sequence holds.
   while (static_cast<int>(adapters_.size()) >= std::max(1, s_.max_loaded_adapters)) {

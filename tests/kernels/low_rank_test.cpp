@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <tuple>
 
+#include "core/dtype.h"
 #include "kernels/gradcheck.h"
 #include "kernels/threading.h"
 
@@ -69,6 +71,40 @@ TEST_P(LowRank, OuterAddsScaledUTransposedTimesY) {
     }
   rank_outer(g.data(), u.data(), y.data(), N, R, M, 0.25f);
   expect_close(g, want, "g");
+}
+
+// The serial pieces with bf16 factors (a serving adapter's copies) read
+// each entry as the fp32 value it stands for: against a double reference
+// over those values, output columns [o0, o1) only.
+TEST_P(LowRank, SerialPiecesReadBf16Factors) {
+  const int64_t N = n(), K = w(), R = std::min<int64_t>(r(), 64);  // the serial expansion's ranks
+  auto x = test::random_vec(N * K, 9), pf = test::random_vec(R * K, 10);
+  std::vector<uint16_t> ph(pf.size());
+  for (size_t i = 0; i < pf.size(); i++) ph[i] = f32_to_bf16(pf[i]);
+  std::vector<float> u(N * R, 99.0f);
+  rank_project_serial(u.data(), x.data(), ph.data(), N, K, R, 0.5f);
+  std::vector<double> want(N * R);
+  for (int64_t t = 0; t < N; t++)
+    for (int64_t j = 0; j < R; j++) {
+      double s = 0;
+      for (int64_t i = 0; i < K; i++) s += double(x[t * K + i]) * bf16_to_f32(ph[j * K + i]);
+      want[t * R + j] = 0.5 * s;
+    }
+  expect_close(u, want, "u");
+
+  const int64_t M = K, o0 = M / 3, o1 = M - M / 5;  // a column range off the lane grid
+  auto bt = test::random_vec(R * M, 11), y = test::random_vec(N * M, 12);
+  std::vector<uint16_t> bth(bt.size());
+  for (size_t i = 0; i < bt.size(); i++) bth[i] = f32_to_bf16(bt[i]);
+  std::vector<double> wy(y.begin(), y.end());
+  for (int64_t t = 0; t < N; t++)
+    for (int64_t c = o0; c < o1; c++) {
+      double s = 0;
+      for (int64_t j = 0; j < R; j++) s += double(u[t * R + j]) * bf16_to_f32(bth[j * M + c]);
+      wy[t * M + c] += 1.5 * s;
+    }
+  rank_expand_rows_serial_t(y.data(), M, u.data(), bth.data(), M, N, R, o0, o1, 1.5f);
+  expect_close(y, wy, "y");
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, LowRank,
