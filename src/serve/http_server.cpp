@@ -74,7 +74,10 @@ int serve_run(const ServeConfig& cfg) {
   PathPolicy paths{buckets, {cfg.data_dir, buckets}};
   for (const auto& p : cfg.allow_paths) paths.roots.push_back(p);
 
-  RunnerConfig runner_cfg{cfg.max_concurrent_jobs, self_exe(), cfg.data_dir};
+  RunnerConfig runner_cfg;
+  runner_cfg.max_concurrent = cfg.max_concurrent_jobs;
+  runner_cfg.loam_binary = self_exe();
+  runner_cfg.data_dir = cfg.data_dir;
   runner_cfg.mpi_hostfile = cfg.mpi_hostfile;
   JobRunner runner(*store, runner_cfg);
   InferSettings infer = cfg.infer;

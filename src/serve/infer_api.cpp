@@ -124,8 +124,7 @@ std::vector<Completion> infer_collect(InferCall& call, const PieceFn& on_text, c
   const size_t n = call.tickets.size();
   std::vector<bool> ended(n, false);
   size_t n_ended = 0;
-  std::string piece;
-  std::vector<TokenLogprob> lps;
+  std::vector<StreamPiece> pieces;
   auto cancel_all = [&] {
     for (auto& t : call.tickets) t->cancel();
     throw Error(ErrorKind::Cancelled, "request", "the client disconnected");
@@ -133,10 +132,10 @@ std::vector<Completion> infer_collect(InferCall& call, const PieceFn& on_text, c
   while (n_ended < n) {
     for (size_t i = 0; i < n; i++) {
       if (ended[i]) continue;
-      piece.clear();
-      lps.clear();
-      const bool end = call.tickets[i]->wait(std::chrono::milliseconds(n == 1 ? 50 : 5), piece, &lps);
-      if ((!piece.empty() || !lps.empty()) && on_text && !on_text(i, piece, lps)) cancel_all();
+      pieces.clear();
+      const bool end = call.tickets[i]->wait(std::chrono::milliseconds(n == 1 ? 50 : 5), pieces);
+      for (const StreamPiece& p : pieces)
+        if ((!p.text.empty() || !p.logprobs.empty()) && on_text && !on_text(i, p.text, p.logprobs)) cancel_all();
       if (end) {
         ended[i] = true;
         n_ended++;

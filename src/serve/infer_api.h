@@ -69,10 +69,10 @@ struct InferCall {
 std::unique_ptr<InferCall> infer_submit(InferenceEngine& e, const InferTarget& t, GenerationSpec spec,
                                         const std::string& prompt_field, const std::string& max_tokens_field);
 
-// Waits for every completion. on_text(i, piece, lps) gets completion i's
-// new text as it comes, with the log-probabilities of the tokens sampled
-// since the last call (streaming requests with logprobs; either may be
-// empty, not both); returning false means the client is gone, and so does
+// Waits for every completion. on_text(i, text, lps) gets completion i's
+// stream one sampled token at a time (a StreamPiece): the text that token
+// made final and its log-probability (streaming requests with logprobs);
+// either may be empty, not both. Returning false means the client is gone, and so does
 // client_gone() returning true: the call is cancelled (KV freed at the next
 // step) and Cancelled is thrown. Any completion's error is rethrown.
 using PieceFn = std::function<bool(size_t, std::string_view, const std::vector<TokenLogprob>&)>;

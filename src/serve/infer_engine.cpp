@@ -23,26 +23,17 @@ constexpr std::pair<int, int> kOnDemand{0, 1};
 
 // ---------------------------------------------------------------- ticket
 
-bool InferTicket::wait(std::chrono::milliseconds d, std::string& text, std::vector<TokenLogprob>* lps) {
+bool InferTicket::wait(std::chrono::milliseconds d, std::vector<StreamPiece>& out) {
   std::unique_lock<std::mutex> lk(mu_);
-  cv_.wait_for(lk, d, [&] { return ended_ || !text_.empty() || (lps && !lps_.empty()); });
-  text += text_;
-  text_.clear();
-  if (lps) {
-    for (TokenLogprob& lp : lps_) lps->push_back(std::move(lp));
-    lps_.clear();
-  }
+  cv_.wait_for(lk, d, [&] { return ended_ || !pieces_.empty(); });
+  for (StreamPiece& p : pieces_) out.push_back(std::move(p));
+  pieces_.clear();
   return ended_;
 }
 
-void InferTicket::push_logprobs(std::vector<TokenLogprob> lps) {
-  if (lps.empty()) return;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    for (TokenLogprob& lp : lps) lps_.push_back(std::move(lp));
-    cv_.notify_all();
-  }
-  if (on_event) on_event();
+void InferTicket::push_logprobs(TokenLogprob lp) {
+  std::lock_guard<std::mutex> lk(mu_);
+  pieces_.push_back({"", {std::move(lp)}});
 }
 
 double InferTicket::since_submit() const {
@@ -53,7 +44,18 @@ void InferTicket::push_text(std::string_view t) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (first_token_s < 0) first_token_s = since_submit();
-    text_.append(t);
+    if (pieces_.empty() || !pieces_.back().text.empty()) pieces_.emplace_back();
+    pieces_.back().text.append(t);
+    cv_.notify_all();
+  }
+  if (on_event) on_event();
+}
+
+void InferTicket::push_piece(StreamPiece p) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (first_token_s < 0 && !p.text.empty()) first_token_s = since_submit();
+    pieces_.push_back(std::move(p));
     cv_.notify_all();
   }
   if (on_event) on_event();
@@ -175,7 +177,7 @@ void InferWorker::admit(BatchDecoder& dec, std::deque<Waiting>& batch_in) {
           first = false;
         };
       LogprobSink lp_sink;  // a streaming request's log-probabilities go out with its text
-      if (w.job.stream && w.job.gen.top_logprobs >= 0) lp_sink = [t](const TokenLogprob& lp) { t->push_logprobs({lp}); };
+      if (w.job.stream && w.job.gen.top_logprobs >= 0) lp_sink = [t](const TokenLogprob& lp) { t->push_logprobs(lp); };
       const int64_t id = dec.add(w.job.gen, std::move(sink), std::move(lp_sink));
       w.ticket->queued_s = std::chrono::duration<double>(clock_type::now() - w.ticket->submitted_).count();
       running_[id] = std::move(r);

@@ -69,14 +69,23 @@ struct InferJob {
                              // the rest comes with the result: no frame and no wake-up per token
 };
 
+// One sampled token's part of a stream: the text it made final (empty
+// while held back: a partial UTF-8 character, a possible stop sequence) and,
+// when asked for, its log-probability. A stream goes out piece by piece, as
+// OpenAI's and the managed service's do, never coalesced by a slow reader.
+struct StreamPiece {
+  std::string text;
+  std::vector<TokenLogprob> logprobs;
+};
+
 // What a handler thread holds while its request runs. The scheduler appends
-// text and finishes it; the handler waits, reads, and may cancel.
+// pieces and finishes it; the handler waits, reads, and may cancel.
 class InferTicket {
  public:
-  // Waits up to `d` for new text, log-probabilities or the end. Moves new
-  // text into `text` (and new log-probabilities into *lps, when given);
-  // returns true when the request has ended (result() or error() then set).
-  bool wait(std::chrono::milliseconds d, std::string& text, std::vector<TokenLogprob>* lps = nullptr);
+  // Waits up to `d` for new pieces or the end. Moves the pieces not yet
+  // taken, in order, onto `out`; returns true when the request has ended
+  // (result() or error() then set).
+  bool wait(std::chrono::milliseconds d, std::vector<StreamPiece>& out);
   void cancel() { cancelled_ = true; }
   bool cancelled() const { return cancelled_; }
   const GenerateResult& result() const { return result_; }   // after the end, when no error
@@ -88,16 +97,19 @@ class InferTicket {
   std::function<void()> on_event;
 
   // Scheduler side.
+  // A token's log-probability opens a new piece (without waking the reader:
+  // its text, if any, follows at once); text joins the newest piece not yet
+  // taken when that piece has none, else opens its own.
+  void push_logprobs(TokenLogprob lp);
   void push_text(std::string_view t);
-  void push_logprobs(std::vector<TokenLogprob> lps);  // a streaming request's, token by token
+  void push_piece(StreamPiece p);  // a whole piece, as a replica's frame brings it
   void finish(GenerateResult r);
   void fail(std::exception_ptr e);
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::string text_;     // not yet taken by wait()
-  std::vector<TokenLogprob> lps_;  // not yet taken by wait()
+  std::vector<StreamPiece> pieces_;  // not yet taken by wait()
   bool ended_ = false;
   GenerateResult result_;
   std::exception_ptr error_;

@@ -460,9 +460,9 @@ void ReplicaPool::read_loop(Replica* r) {
       }
     }
     if (op == "text") {
-      if (auto lps = m.find("lps"); lps != m.end()) t->push_logprobs(logprobs_from_wire(*lps));
-      const std::string& text = m.at("text").get_ref<const std::string&>();
-      if (!text.empty()) t->push_text(text);
+      StreamPiece p{m.at("text").get<std::string>(), {}};
+      if (auto lps = m.find("lps"); lps != m.end()) p.logprobs = logprobs_from_wire(*lps);
+      t->push_piece(std::move(p));
     }
     else if (op == "done") t->finish(result_from_wire(m.at("result")));
     else if (op == "error") t->fail(error_from_wire(m));
@@ -716,8 +716,7 @@ class ReplicaSide {
 
   void forward() {
     double last_stats = 0;
-    std::string text;
-    std::vector<TokenLogprob> lps;
+    std::vector<StreamPiece> pieces;
     for (;;) {
       std::vector<std::pair<int64_t, std::shared_ptr<InferTicket>>> snap;
       bool finishing;
@@ -729,12 +728,11 @@ class ReplicaSide {
         snap.assign(live_.begin(), live_.end());
       }
       for (auto& [id, t] : snap) {
-        text.clear();
-        lps.clear();
-        const bool end = t->wait(std::chrono::milliseconds(0), text, &lps);
-        if (!text.empty() || !lps.empty()) {
-          json frame{{"op", "text"}, {"id", id}, {"text", text}};
-          if (!lps.empty()) frame["lps"] = logprobs_to_wire(lps);
+        pieces.clear();
+        const bool end = t->wait(std::chrono::milliseconds(0), pieces);
+        for (const StreamPiece& p : pieces) {  // a frame per token: the server streams them as they were made
+          json frame{{"op", "text"}, {"id", id}, {"text", p.text}};
+          if (!p.logprobs.empty()) frame["lps"] = logprobs_to_wire(p.logprobs);
           send(frame);
         }
         if (!end) continue;

@@ -280,7 +280,7 @@ void routes_inference_add(Router& r, ControlContext& c) {
       });
     });
     // generateContent on an endpoint, or on a registered model by name.
-    for (const std::string target : {ep, base + "/publishers/{publisher}/models/{model}"}) {
+    for (const std::string& target : {ep, base + "/publishers/{publisher}/models/{model}"}) {
       const std::string key = target == ep ? "endpoint" : "model";
       r.add("POST", target + ":generateContent", [&c, key](const httplib::Request& q, httplib::Response& res, const PathParams& p) {
         measured(c, ":generateContent", res, [&](bool& streaming, std::string& endpoint) {

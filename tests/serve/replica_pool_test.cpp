@@ -53,8 +53,11 @@ TEST(ReplicaPool, AReplicaThatNeverGetsReadyIsKilledAndStartedAgain) {
     for (const ReplicaInfo& r : info.replicas) EXPECT_NE(r.state, "ready");
   }
   std::lock_guard<std::mutex> lk(mu);
-  for (const ReplicaEvent& e : events)
-    if (e.kind == "start_timeout") EXPECT_NE(e.message.find("not ready after 1 s"), std::string::npos) << e.message;
+  for (const ReplicaEvent& e : events) {
+    if (e.kind == "start_timeout") {
+      EXPECT_NE(e.message.find("not ready after 1 s"), std::string::npos) << e.message;
+    }
+  }
   fs::remove_all(dir);
 }
 
